@@ -1,0 +1,108 @@
+"""The ``lmt`` command.
+
+Sub-commands come from the ``lmt.commands`` entry-point group, so each stage
+package registers its own (``prep`` -> ``data_prep.cli:prep_main``) and ``lmt``
+never imports a stage package directly. Every sub-command is a callable
+``main(argv: list[str]) -> int``. User errors (:class:`LMTError`) print one clear
+message and exit with status 2; ``LMT_DEBUG=1`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import entry_points
+from typing import Callable, Optional
+
+from lmt.errors import LMTError
+
+BUILTIN_HELP = {
+    "languages": "list the language registry (LMT-60 and FLORES-200)",
+    "directions": "list directions of a spec: all, en2x, x2zh, low, en-ky ...",
+}
+
+
+def _commands() -> dict:
+    return {ep.name: ep for ep in entry_points(group="lmt.commands")}
+
+
+def _languages_main(argv: list[str]) -> int:
+    import argparse
+
+    from lmt.languages import all_languages, lmt_languages
+
+    ap = argparse.ArgumentParser(prog="lmt languages", description=BUILTIN_HELP["languages"])
+    ap.add_argument("--all", action="store_true", help="include FLORES-200 languages beyond LMT-60")
+    args = ap.parse_args(argv)
+    langs = all_languages() if args.all else lmt_languages()
+    print(f"{'code':<10} {'short':<5} {'iso1':<4} {'tier':<6} name")
+    for lang in langs:
+        print(f"{lang.code:<10} {lang.short:<5} {lang.iso639_1:<4} {lang.tier:<6} {lang.name}")
+    return 0
+
+
+def _directions_main(argv: list[str]) -> int:
+    import argparse
+
+    from lmt.languages import parse_directions
+
+    ap = argparse.ArgumentParser(prog="lmt directions", description=BUILTIN_HELP["directions"])
+    ap.add_argument("spec", nargs="*", default=["all"])
+    args = ap.parse_args(argv)
+    dirs = parse_directions(args.spec)
+    for d in dirs:
+        print(f"{d}\t{d.group}\t{d.tier}")
+    print(f"# {len(dirs)} directions", file=sys.stderr)
+    return 0
+
+
+BUILTINS: dict[str, Callable[[list[str]], int]] = {"languages": _languages_main, "directions": _directions_main}
+
+
+def _usage(cmds: dict) -> str:
+    lines = ["usage: lmt COMMAND [args...]", "", "commands:"]
+    for name in sorted(set(cmds) | set(BUILTINS)):
+        doc = BUILTIN_HELP.get(name, "")
+        lines.append(f"  {name:<12} {doc}".rstrip())
+    lines.append("")
+    lines.append("`lmt COMMAND --help` shows a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of the ``lmt`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmds = _commands()
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(cmds))
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from lmt import __version__
+
+        print(f"lmt {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name in BUILTINS:
+        fn = BUILTINS[name]
+    elif name in cmds:
+        fn = cmds[name].load()
+    else:
+        print(f"lmt: unknown command {name!r}\n\n{_usage(cmds)}", file=sys.stderr)
+        return 2
+    try:
+        return int(fn(rest) or 0)
+    except LMTError as err:
+        if os.environ.get("LMT_DEBUG"):
+            raise
+        print(f"lmt {name}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except BrokenPipeError:  # `lmt languages | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except KeyboardInterrupt:
+        print(f"lmt {name}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Typed YAML config: strict models, ``key.sub=value`` overrides, clear errors.
+
+Every config section is a :class:`StrictModel` (pydantic, unknown keys
+forbidden). :func:`load_config` reads a YAML file, applies command-line
+overrides, validates, and turns any problem into a :class:`ConfigError` that
+names the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Type, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from lmt.errors import ConfigError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are errors, assignments validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into (``["a", "b", "c"]``, parsed YAML value)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    key = key.strip().lstrip("-")
+    if not key:
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+    """Apply ``key.sub=value`` overrides to a nested dict (in place, returned)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = value
+    return data
+
+
+def read_yaml(path: "str | Path") -> dict:
+    """Read a YAML mapping; errors name the file (and line for syntax errors)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p}: not UTF-8 text: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """Render pydantic errors as ``file: key.sub: message`` lines."""
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<top>"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see the config reference in README)"
+        else:
+            msg = e["msg"]
+            if "input" in e and e["type"] not in ("missing",):
+                msg += f" (got {e['input']!r})"
+        lines.append(f"{source}: {key}: {msg}")
+    return "invalid config:\n  " + "\n  ".join(lines)
+
+
+def validate_config(model: Type[T], data: dict, source: str = "<config>") -> T:
+    """Validate a dict against a model, raising :class:`ConfigError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+def load_config(model: Type[T], path: "str | Path", overrides: Iterable[str] = ()) -> T:
+    """Load YAML ``path`` into ``model`` after applying ``overrides``."""
+    data = apply_overrides(read_yaml(path), overrides)
+    cfg = validate_config(model, data, str(path))
+    if hasattr(cfg, "_source"):
+        object.__setattr__(cfg, "_source", str(path))
+    return cfg
+
+
+def config_hash(cfg: "BaseModel | dict", exclude: Iterable[str] = ()) -> str:
+    """Stable short hash of a config (JSON with sorted keys), for manifests/caches."""
+    data = cfg.model_dump(mode="json") if isinstance(cfg, BaseModel) else dict(cfg)
+    for key in exclude:
+        data.pop(key, None)
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,47 @@
+import pytest
+
+from lmt.config import config_hash, load_experiment
+from lmt.errors import ConfigError
+
+
+def test_load_with_overrides(tmp_path):
+    p = tmp_path / "exp.yaml"
+    p.write_text("# lmt run exp.yaml\nname: t1\nseed: 3\nlanguages:\n  - {code: xyq_Latn, name: Xyq}\n")
+    cfg = load_experiment(p, ["seed=7", "run_dir=/tmp/x"])
+    assert cfg.seed == 7 and str(cfg.root) == "/tmp/x" and cfg.name == "t1"
+    assert cfg.stage_dir("prep").as_posix() == "/tmp/x/data/prep"
+    from lmt.languages import normalize_code
+
+    assert normalize_code("xyq_Latn") == "xyq_Latn"
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\nsede: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_experiment(p)
+    assert "sede" in str(err.value) and str(p) in str(err.value)
+
+
+def test_wrong_type_names_key(tmp_path):
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\n")
+    with pytest.raises(ConfigError, match="seed"):
+        load_experiment(p, ["seed=abc"])
+
+
+def test_bad_yaml_and_missing(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_experiment(tmp_path / "nope.yaml")
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        load_experiment(p)
+
+
+def test_config_hash_stable(tmp_path):
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\n")
+    a, b = load_experiment(p), load_experiment(p, ["seed=1234"])
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash(load_experiment(p, ["seed=1"]))

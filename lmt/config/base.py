@@ -9,7 +9,10 @@ names the file and the dotted key.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Type, TypeVar
 
@@ -55,8 +58,41 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     return data
 
 
+_VAR = re.compile(r"\$\{(pkg|env|config_dir):?([A-Za-z0-9_.]*)\}")
+
+
+def expand_vars(value: Any, config_dir: Path) -> Any:
+    """Expand ``${pkg:NAME}`` (an installed package's directory, e.g. the sample
+    data in ``${pkg:lmt}/data/demo``), ``${env:VAR}`` and ``${config_dir}`` in
+    every string of a loaded YAML tree."""
+    if isinstance(value, dict):
+        return {k: expand_vars(v, config_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_vars(v, config_dir) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def sub(m: "re.Match[str]") -> str:
+        kind, arg = m.group(1), m.group(2)
+        if kind == "config_dir":
+            return str(config_dir)
+        if kind == "env":
+            if arg not in os.environ:
+                raise ConfigError(f"${{env:{arg}}}: environment variable {arg} is not set")
+            return os.environ[arg]
+        spec = importlib.util.find_spec(arg)
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(f"${{pkg:{arg}}}: no installed package named {arg!r}")
+        return str(Path(list(spec.submodule_search_locations)[0]))
+
+    return _VAR.sub(sub, value)
+
+
 def read_yaml(path: "str | Path") -> dict:
-    """Read a YAML mapping; errors name the file (and line for syntax errors)."""
+    """Read a YAML mapping; errors name the file (and line for syntax errors).
+
+    Strings may use ``${pkg:NAME}``, ``${env:VAR}`` and ``${config_dir}``.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {p} does not exist")
@@ -70,7 +106,7 @@ def read_yaml(path: "str | Path") -> dict:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of keys, got {type(data).__name__}")
-    return data
+    return expand_vars(data, p.resolve().parent)
 
 
 def format_validation_error(err: ValidationError, source: str) -> str:

@@ -45,3 +45,19 @@ def test_config_hash_stable(tmp_path):
     a, b = load_experiment(p), load_experiment(p, ["seed=1234"])
     assert config_hash(a) == config_hash(b)
     assert config_hash(a) != config_hash(load_experiment(p, ["seed=1"]))
+
+
+def test_variables_expand(tmp_path, monkeypatch):
+    import lmt
+
+    monkeypatch.setenv("LMT_TEST_DIR", "/data/x")
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\nrun_dir: ${env:LMT_TEST_DIR}/run\naux_map: ${pkg:lmt}/data/aux_map.yaml\n")
+    cfg = load_experiment(p)
+    assert cfg.run_dir == "/data/x/run"
+    from pathlib import Path
+
+    assert Path(cfg.aux_map) == Path(lmt.__file__).parent / "data" / "aux_map.yaml"
+    p.write_text("name: t\nrun_dir: ${env:LMT_NOPE_NOT_SET}\n")
+    with pytest.raises(ConfigError, match="LMT_NOPE_NOT_SET"):
+        load_experiment(p)

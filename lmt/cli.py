@@ -19,6 +19,15 @@ from lmt.errors import LMTError
 BUILTIN_HELP = {
     "languages": "list the language registry (LMT-60 and FLORES-200)",
     "directions": "list directions of a spec: all, en2x, x2zh, low, en-ky ...",
+    "run": "run an experiment end to end: prep -> train init/cpt/sft -> eval",
+    "demo": "the whole pipeline at toy scale on CPU on the bundled sample data",
+    "prep": "filter, pivot and downsample OPUS corpora into training data",
+    "stats": "print the per-direction data card of a prep output",
+    "select": "data selection: MIWV or M-DaQ",
+    "train": "training: init (tokenizer + tiny model), cpt, sft under deepspeed",
+    "eval": "translate FLORES-200 and score (COMET, chrF, chrF++, BLEU)",
+    "score": "score existing hypothesis files",
+    "compare": "per-direction and per-group deltas between two eval runs",
 }
 
 
@@ -56,7 +65,24 @@ def _directions_main(argv: list[str]) -> int:
     return 0
 
 
-BUILTINS: dict[str, Callable[[list[str]], int]] = {"languages": _languages_main, "directions": _directions_main}
+def _run_main(argv: list[str]) -> int:
+    from lmt.pipeline import run_main
+
+    return run_main(argv)
+
+
+def _demo_main(argv: list[str]) -> int:
+    from lmt.pipeline import demo_main
+
+    return demo_main(argv)
+
+
+BUILTINS: dict[str, Callable[[list[str]], int]] = {
+    "languages": _languages_main,
+    "directions": _directions_main,
+    "run": _run_main,
+    "demo": _demo_main,
+}
 
 
 def _usage(cmds: dict) -> str:

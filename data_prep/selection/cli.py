@@ -1,0 +1,111 @@
+"""``lmt select``: run data selection alone, or train/apply the M-DaQ scorer.
+
+Usage::
+
+    lmt select miwv CONFIG [key=value ...] [--overwrite]
+    lmt select mdaq CONFIG [key=value ...] [--overwrite]
+    lmt select qsm-train CONFIG [key=value ...]      # select.mdaq.encoder + train_data -> select.mdaq.qsm
+    lmt select qsm-score CONFIG --input FILE --output FILE.parquet [key=value ...]
+
+``key=value`` overrides any config key (``select.share=0.05``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lmt.config import load_experiment
+from lmt.errors import ConfigError
+from lmt.log import get_logger
+
+log = get_logger("lmt.select")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lmt select", description="data selection: MIWV and M-DaQ")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{miwv,mdaq,qsm-train,qsm-score}")
+    for name, help_ in (("miwv", "MIWV one-shot importance selection"), ("mdaq", "M-DaQ quality + diversity selection")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("config", help="experiment YAML")
+        p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+        p.add_argument("--overwrite", action="store_true", help="recompute cached score chunks")
+    p = sub.add_parser("qsm-train", help="train the M-DaQ quality scoring model")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*")
+    p = sub.add_parser("qsm-score", help="score a Parquet/JSONL file with a trained QSM")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*")
+    p.add_argument("--input", required=True, help="Parquet/JSONL with instruction (or src_lang, tgt_lang, src) and response (or tgt)")
+    p.add_argument("--output", required=True, help="Parquet written with a qsm_score column added")
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``lmt select``."""
+    args = _parser().parse_args(argv)
+    overrides = list(args.overrides)
+    if getattr(args, "overwrite", False):
+        overrides.append("select.overwrite=true")
+    cfg = load_experiment(args.config, overrides)
+    if args.command in ("miwv", "mdaq"):
+        from data_prep.selection.runner import run_selection
+
+        out = run_selection(cfg, args.command)
+        print(out)
+        return 0
+    if args.command == "qsm-train":
+        return _qsm_train(cfg)
+    return _qsm_score(cfg, Path(args.input), Path(args.output))
+
+
+def _qsm_train(cfg) -> int:
+    from data_prep.selection.qsm import read_scored_samples, train_qsm
+    from data_prep.selection.runner import qsm_path, select_config
+
+    sel = select_config(cfg)
+    md = sel.mdaq
+    if not md.encoder:
+        raise ConfigError(f"{cfg.source}: select.mdaq.encoder is not set (a multilingual HF encoder path or hub id)")
+    if not md.train_data:
+        raise ConfigError(f"{cfg.source}: select.mdaq.train_data is not set (Parquet/JSONL of samples with a score)")
+    texts, scores, _ = read_scored_samples(md.train_data, md.template)
+    scorer = train_qsm(
+        md.encoder,
+        texts,
+        scores,
+        epochs=md.epochs,
+        lr=md.lr,
+        weight_decay=md.weight_decay,
+        batch_size=md.batch_size,
+        max_length=md.max_length,
+        head_hidden=md.head_hidden,
+        dropout=md.dropout,
+        seed=sel.seed if sel.seed is not None else cfg.seed,
+        device=sel.device,
+        trust_remote_code=md.trust_remote_code,
+    )
+    out = scorer.save(qsm_path(cfg))
+    h = scorer.history
+    print(f"{out}\tmse {h['initial_mse']:.4f} -> {h['final_mse']:.4f} on {h['samples']} samples")
+    return 0
+
+
+def _qsm_score(cfg, src: Path, dst: Path) -> int:
+    import pyarrow as pa
+
+    from data_prep.selection.qsm import load_qsm, read_scored_samples
+    from data_prep.selection.runner import qsm_path, select_config
+    from lmt.io import write_parquet_atomic
+
+    md = select_config(cfg).mdaq
+    if dst.suffix != ".parquet":
+        raise ConfigError(f"--output {dst}: must end with .parquet")
+    texts, _, table = read_scored_samples(src, md.template, require_score=False)
+    scorer = load_qsm(qsm_path(cfg), select_config(cfg).device)
+    scores = scorer.predict(texts, md.batch_size)
+    if "qsm_score" in table.column_names:
+        table = table.drop_columns(["qsm_score"])
+    write_parquet_atomic(table.append_column("qsm_score", pa.array(scores)), dst)
+    print(f"{dst}\t{len(texts)} samples scored")
+    return 0

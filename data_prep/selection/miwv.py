@@ -1,0 +1,174 @@
+"""MIWV: how much a retrieved one-shot example helps the tuned model on a sample.
+
+For SFT sample ``i`` (source ``x_i``, target ``y_i``)::
+
+    k      = argmax_{j != i} cos(h_i, h_j)                 (retrieval.nearest_neighbors)
+    MIWV_i = L(y_i | C_k, x_i) - L(y_i | x_i)
+
+where ``L`` is the mean token negative log-likelihood of the response tokens
+under the model being tuned, and ``C_k`` is sample ``k`` formatted with the same
+prompt template and followed by its target. The MIWV paper (arXiv 2511.07074)
+ranks samples by this value in descending order and keeps the top share; see
+LMT_FACTS.md.
+
+Formatting decisions (ours):
+
+* Prompt: the STP template of :mod:`lmt.prompts` (``select.miwv.template``) as the
+  user turn of the chat template, response = the target, built with
+  :func:`lmt.prompts.build_training_text` exactly as SFT builds it. The response
+  tokens are everything after the prompt (the target and the end-of-turn
+  marker): the tokens SFT puts loss on.
+* One-shot context: the example goes **in the same user turn**, before the
+  sample's prompt, separated by a blank line::
+
+      Translate this from English to Kirghiz:
+      English: {x_k}
+      Kirghiz: {y_k}
+
+      Translate this from English to Kirghiz:
+      English: {x_i}
+      Kirghiz:
+
+  This keeps one code path for chat and non-chat (base/CPT) models and matches
+  how in-context examples are usually given to translation LLMs.
+* Embedding ``h_i``: masked mean of the last hidden states over the sample's
+  plain text (the rendered prompt followed by the target, no chat markup), from
+  the tuned model itself by default, or from any HF encoder.
+* Sequences longer than ``max_length`` lose their oldest tokens (the start of the
+  context); the response is kept.
+
+Prompt and response are tokenized separately and concatenated, so the
+response-token boundary is exact whatever the tokenizer does at the seam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from lmt.log import progress
+from lmt.prompts import PromptTemplate, build_training_text
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One SFT sample (a parallel pair)."""
+
+    src_lang: str
+    tgt_lang: str
+    src: str
+    tgt: str
+
+
+def user_text(template: PromptTemplate, s: Sample) -> str:
+    """The sample's instruction ``x`` (rendered prompt ending with ``{tgt_name}:``)."""
+    return template.render(s.src_lang, s.tgt_lang, s.src)
+
+
+def example_text(template: PromptTemplate, s: Sample) -> str:
+    """The sample as a one-shot example: prompt followed by its target."""
+    return f"{user_text(template, s)} {s.tgt}"
+
+
+def one_shot_user_text(template: PromptTemplate, example: Sample, s: Sample) -> str:
+    """``C_k`` then ``x_i`` in one user turn (see the module docs)."""
+    return f"{example_text(template, example)}\n\n{user_text(template, s)}"
+
+
+def encode(tokenizer: Any, user: str, response: str, use_chat_template: bool, max_length: int) -> tuple[list[int], int]:
+    """Token ids of prompt+response and the number of response tokens at the end.
+
+    Sequences over ``max_length`` keep their last ``max_length`` tokens (at least
+    one prompt token stays, so every response token has a predecessor).
+    """
+    prompt, full = build_training_text(tokenizer, user, response, use_chat_template)
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    r_ids = tokenizer(full[len(prompt) :], add_special_tokens=False)["input_ids"]
+    ids = list(p_ids) + list(r_ids)
+    n_resp = len(r_ids)
+    if len(ids) > max_length:
+        ids = ids[-max_length:]
+        n_resp = min(n_resp, max_length - 1)
+    return ids, n_resp
+
+
+def response_losses(
+    model: Any,
+    seqs: Sequence[tuple[list[int], int]],
+    pad_id: int,
+    batch_size: int = 8,
+    desc: Optional[str] = None,
+) -> np.ndarray:
+    """Mean NLL of the last ``n_resp`` tokens of each sequence (float64 array).
+
+    Sequences are sorted by length and right-padded per batch. Only the hidden
+    states that predict response tokens go through the output projection, which
+    keeps memory at ``response tokens x vocab`` instead of ``all tokens x vocab``
+    (this assumes logits = ``lm_head(last hidden state)``, as in Qwen/Llama).
+    A sequence with no response token gets NaN.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from data_prep.selection.embed import pad_batch
+
+    device = next(model.parameters()).device
+    base = model.base_model
+    head = model.get_output_embeddings()
+    out = np.full(len(seqs), np.nan, dtype=np.float64)
+    order = np.argsort([len(s[0]) for s in seqs], kind="stable")
+    starts = range(0, len(order), batch_size)
+    bar = progress(starts, desc=desc or "losses", total=len(starts), unit="batch", leave=False) if desc else starts
+    with torch.inference_mode():
+        for b in bar:
+            idx = [i for i in order[b : b + batch_size] if seqs[i][1] > 0]
+            if not idx:
+                continue
+            ids, mask = pad_batch([seqs[i][0] for i in idx], pad_id, str(device))
+            hidden = base(input_ids=ids, attention_mask=mask).last_hidden_state
+            rows, pred_pos, targets, owner = [], [], [], []
+            for r, i in enumerate(idx):
+                length, n_resp = len(seqs[i][0]), seqs[i][1]
+                pos = torch.arange(length - n_resp, length, device=device)
+                rows.append(torch.full_like(pos, r))
+                pred_pos.append(pos - 1)  # token t is predicted by the state at t-1
+                targets.append(ids[r, pos])
+                owner.append(torch.full_like(pos, r))
+            rows_t, pos_t = torch.cat(rows), torch.cat(pred_pos)
+            logits = head(hidden[rows_t, pos_t]).float()
+            nll = F.cross_entropy(logits, torch.cat(targets), reduction="none")
+            own = torch.cat(owner)
+            sums = torch.zeros(len(idx), dtype=torch.float64, device=device).index_add_(0, own, nll.double())
+            counts = torch.bincount(own, minlength=len(idx)).double()
+            out[idx] = (sums / counts).cpu().numpy()
+    return out
+
+
+def miwv_scores(
+    model: Any,
+    tokenizer: Any,
+    template: PromptTemplate,
+    samples: Sequence[Sample],
+    neighbors: Sequence[int],
+    rows: Sequence[int],
+    use_chat_template: bool = True,
+    batch_size: int = 8,
+    max_length: int = 1024,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MIWV of ``samples[i]`` for ``i`` in ``rows``, using ``samples[neighbors[i]]`` as context.
+
+    Returns:
+        ``(miwv, loss_with_example, loss_without)`` for ``rows``, in order.
+    """
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    plain, shot = [], []
+    for i in rows:
+        s = samples[i]
+        plain.append(encode(tokenizer, user_text(template, s), s.tgt, use_chat_template, max_length))
+        ex = samples[int(neighbors[i])]
+        shot.append(encode(tokenizer, one_shot_user_text(template, ex, s), s.tgt, use_chat_template, max_length))
+    without = response_losses(model, plain, pad_id, batch_size)
+    with_ex = response_losses(model, shot, pad_id, batch_size)
+    return with_ex - without, with_ex, without

@@ -1,0 +1,138 @@
+"""Nearest other sample by cosine similarity, in bounded memory.
+
+For every query row ``i`` the neighbour is ``argmax_{j != i} cos(h_i, h_j)``.
+The sample itself is excluded *by index*, never by value: an exact duplicate of
+``i`` (same text, same vector) is a valid neighbour, ``i`` is not. Ties go to
+the lowest index in the blocked engine (deterministic).
+
+Engines:
+
+* ``blocked`` (numpy): the similarity matrix is computed one
+  ``block_size x block_size`` tile at a time while a running best per query is
+  kept, so memory is the embeddings plus one tile (64 MiB at 4096), whatever N.
+* ``faiss`` (optional extra ``lmt[faiss]``): exact inner-product search
+  (``IndexFlatIP``, itself blocked inside faiss) for the two best hits; the
+  first hit that is not ``i`` is kept. Faster at millions of rows.
+
+Both take a query range (``start``, ``stop``) so a cluster engine can split one
+large search into independent shards of queries.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import numpy as np
+
+from lmt.errors import ConfigError, DataError
+from lmt.log import progress
+
+
+def l2_normalize(emb: np.ndarray) -> np.ndarray:
+    """Row-normalised float32 copy (all-zero rows stay zero)."""
+    emb = np.asarray(emb, dtype=np.float32)
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.maximum(norms, 1e-12)
+
+
+def have_faiss() -> bool:
+    """Whether the optional faiss package is importable."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def nearest_neighbors(
+    emb: np.ndarray,
+    engine: Literal["auto", "blocked", "faiss"] = "auto",
+    block_size: int = 4096,
+    start: int = 0,
+    stop: Optional[int] = None,
+    normalized: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Most similar other row for each query row ``start <= i < stop``.
+
+    Args:
+        emb: ``(N, d)`` embeddings (any scale; cosine is used).
+        engine: ``auto`` (faiss when installed), ``blocked`` or ``faiss``.
+        block_size: tile size of the blocked engine.
+        start, stop: query rows to answer (default all).
+        normalized: ``emb`` is already L2-normalised float32 (skip the copy).
+
+    Returns:
+        ``(neighbor, similarity)``: int64 and float32 arrays of length ``stop - start``.
+
+    Raises:
+        DataError: fewer than two rows (no "other" sample exists).
+        ConfigError: ``engine="faiss"`` without faiss installed.
+    """
+    n = len(emb)
+    if n < 2:
+        raise DataError(f"nearest-neighbour retrieval needs at least 2 samples, got {n}")
+    stop = n if stop is None else min(stop, n)
+    x = np.ascontiguousarray(emb, dtype=np.float32) if normalized else l2_normalize(emb)
+    if engine == "auto":
+        engine = "faiss" if have_faiss() else "blocked"
+    if engine == "faiss":
+        if not have_faiss():
+            raise ConfigError("select.miwv.retrieval: faiss is not installed (pip install 'lmt[faiss]' or use 'blocked')")
+        return _faiss_search(x, start, stop)
+    if engine != "blocked":
+        raise ConfigError(f"select.miwv.retrieval: unknown engine {engine!r}; use auto, blocked or faiss")
+    return _blocked_search(x, start, stop, block_size)
+
+
+def _blocked_search(x: np.ndarray, start: int, stop: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(x)
+    best_idx = np.full(stop - start, -1, dtype=np.int64)
+    best_sim = np.full(stop - start, -np.inf, dtype=np.float32)
+    q_starts = range(start, stop, block)
+    for qs in progress(q_starts, desc="neighbours", total=len(q_starts), unit="block"):
+        qe = min(qs + block, stop)
+        q = x[qs:qe]
+        rows = np.arange(qe - qs)
+        b_idx, b_sim = best_idx[qs - start : qe - start], best_sim[qs - start : qe - start]
+        for ks in range(0, n, block):
+            ke = min(ks + block, n)
+            sim = q @ x[ks:ke].T
+            # Exclude each query's own column (by index: duplicates stay eligible).
+            lo, hi = max(qs, ks), min(qe, ke)
+            if lo < hi:
+                own = np.arange(lo, hi)
+                sim[own - qs, own - ks] = -np.inf
+            arg = sim.argmax(axis=1)
+            val = sim[rows, arg]
+            # Strictly greater: on ties the earlier (lower-index) block wins.
+            better = val > b_sim
+            b_sim[better] = val[better]
+            b_idx[better] = arg[better] + ks
+    return best_idx, best_sim
+
+
+def _faiss_search(x: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(x)
+    sims, ids = index.search(x[start:stop], 2)
+    own = np.arange(start, stop)
+    # With exact duplicates faiss may rank i second or not at all: take the
+    # first hit that is not i (two hits always contain one).
+    first_is_self = ids[:, 0] == own
+    nb = np.where(first_is_self, ids[:, 1], ids[:, 0]).astype(np.int64)
+    sim = np.where(first_is_self, sims[:, 1], sims[:, 0]).astype(np.float32)
+    return nb, sim
+
+
+def full_matrix_neighbors(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline: the whole ``N x N`` similarity matrix at once (O(N^2) memory).
+
+    Only for benchmarks and tests; use :func:`nearest_neighbors`.
+    """
+    x = l2_normalize(emb)
+    sim = x @ x.T
+    np.fill_diagonal(sim, -np.inf)
+    arg = sim.argmax(axis=1)
+    return arg.astype(np.int64), sim[np.arange(len(x)), arg]

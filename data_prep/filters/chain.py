@@ -1,0 +1,212 @@
+"""Filter chains: the settings cascade resolved for one pair and corpus.
+
+:func:`build_chain` turns a :class:`~lmt.config.filters.FiltersConfig` into a
+:class:`FilterChain` for ``(src_lang, tgt_lang, corpus)``: defaults <
+per-language (source, then target) < per-pair < per-corpus, each level merging
+its parameters over the previous ones. The chain runs its filters on a batch,
+cheapest first by default, so expensive ones (LID, COMET) only score the pairs
+that survived the cheap ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Optional, Type
+
+from data_prep.filters.base import Filter, get_filter_class, instantiate, validate_params
+from lmt.config.filters import FiltersConfig, pair_key
+from lmt.errors import ConfigError
+from lmt.languages import normalize_code
+
+
+class FilterChain:
+    """Filters applied in order to batches of pair records.
+
+    Attributes:
+        filters: the filter instances, in application order.
+        keep_scores: write each filter's score columns into the records.
+        counts: drops per reason (``"lid:src_wrong_lang"``), over every batch.
+        notes: non-drop events per filter (``"lid:tgt_unlabelable_skipped:mvf_Mong"``).
+        seen: pairs given to :meth:`apply`; ``kept``: pairs returned as kept.
+    """
+
+    def __init__(self, filters: Iterable[Filter], keep_scores: bool = False, names: Optional[list[str]] = None):
+        self.filters = list(filters)
+        self.names = names or [f.name or type(f).__qualname__ for f in self.filters]
+        self.keep_scores = keep_scores
+        self.counts: Counter = Counter()
+        self.notes: Counter = Counter()
+        self.seen = 0
+        self.kept = 0
+
+    def apply(self, pairs: list[dict]) -> tuple[list[dict], list[dict]]:
+        """Filter a batch.
+
+        The records are updated in place: dropped ones get ``drop_reason =
+        "<filter>:<reason>"``, and with ``keep_scores`` every scored record gets
+        the filter's score columns (``lid_src_prob``...).
+
+        Returns:
+            ``(kept, dropped)``: kept pairs in input order; dropped pairs in the
+            order the filters dropped them.
+        """
+        self.seen += len(pairs)
+        alive = list(pairs)
+        dropped: list[dict] = []
+        counts = self.counts
+        for name, filt in zip(self.names, self.filters):
+            if not alive:
+                break
+            scores = filt.score(alive)
+            if len(scores) != len(alive):
+                raise RuntimeError(f"filter {name!r} returned {len(scores)} scores for {len(alive)} pairs")
+            decisions = filt.decide(scores)
+            if self.keep_scores:
+                columns = filt.columns
+                for rec, score in zip(alive, scores):
+                    rec.update(columns(score))
+            survivors = []
+            for rec, reason in zip(alive, decisions):
+                if reason is None:
+                    survivors.append(rec)
+                else:
+                    full = f"{name}:{reason}"
+                    rec["drop_reason"] = full
+                    counts[full] += 1
+                    dropped.append(rec)
+            alive = survivors
+            for key, n in filt.notes().items():
+                self.notes[f"{name}:{key}"] += n
+        self.kept += len(alive)
+        return alive, dropped
+
+    def describe(self) -> list[dict]:
+        """``[{"name": ..., "params": {...}}]`` of the resolved chain (for manifests)."""
+        out = []
+        for name, filt in zip(self.names, self.filters):
+            params = {k: v for k, v in vars(filt).items() if not k.startswith("_")}
+            out.append({"name": name, "params": params})
+        return out
+
+    def __repr__(self) -> str:
+        return f"FilterChain({', '.join(self.names)})"
+
+
+def _settings(value: Any, key: str) -> tuple[bool, dict]:
+    """(enabled, params) of one level's entry for a filter."""
+    if value is None or value is True:
+        return True, {}
+    if value is False:
+        return False, {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a mapping of filter parameters, true or false, got {value!r}")
+    params = dict(value)
+    enabled = params.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{key}.enabled: expected true or false, got {enabled!r}")
+    return enabled, params
+
+
+def _levels(cfg: FiltersConfig, src_lang: str, tgt_lang: str, corpus: Optional[str], prefix: str):
+    """(key, rules, side) per cascade level that applies, lowest first."""
+    yield f"{prefix}.defaults", cfg.defaults, None
+    for side, lang in (("src", src_lang), ("tgt", tgt_lang)):
+        if lang in cfg.per_language:
+            yield f"{prefix}.per_language.{lang}", cfg.per_language[lang], side
+    key = "-".join(sorted((src_lang, tgt_lang)))
+    if key in cfg.per_pair:
+        yield f"{prefix}.per_pair.{key}", cfg.per_pair[key], None
+    if corpus is not None and corpus in cfg.per_corpus:
+        yield f"{prefix}.per_corpus.{corpus}", cfg.per_corpus[corpus], None
+
+
+def resolve_filters(
+    cfg: FiltersConfig, src_lang: str, tgt_lang: str, corpus: Optional[str] = None, prefix: str = "filters"
+) -> list[tuple[str, Type[Filter], dict]]:
+    """Resolve the cascade for one pair and corpus.
+
+    Args:
+        cfg: the filters config.
+        src_lang, tgt_lang: languages of the pair (any code; normalised).
+        corpus: corpus name (``per_corpus`` key), or None.
+        prefix: dotted config path of ``cfg``, for error messages.
+
+    Returns:
+        ``(name, class, params)`` of every enabled filter, in application
+        order (by cost with ``order: cost``, stable; else config order).
+
+    Raises:
+        ConfigError: unknown filter or parameter, naming the config key.
+    """
+    src_lang, tgt_lang = normalize_code(src_lang), normalize_code(tgt_lang)
+    merged: dict[str, dict] = {}
+    enabled: dict[str, bool] = {}
+    classes: dict[str, Type[Filter]] = {}
+    for level_key, rules, side in _levels(cfg, src_lang, tgt_lang, corpus, prefix):
+        for name, value in rules.items():
+            key = f"{level_key}.{name}"
+            cls = classes.get(name) or get_filter_class(name, key)
+            classes[name] = cls
+            on, params = _settings(value, key)
+            validate_params(cls, params, key, check_required=False)
+            if side is not None:
+                # A per-language rule reaches only its side for side parameters.
+                params = {(f"{side}_{k}" if k in cls.side_params else k): v for k, v in params.items()}
+            merged.setdefault(name, {}).update(params)
+            enabled[name] = on
+    out = [(name, classes[name], merged[name]) for name in merged if enabled[name]]
+    if cfg.order == "cost":
+        out.sort(key=lambda item: item[1].cost)
+    return out
+
+
+def build_chain(
+    cfg: Optional[FiltersConfig],
+    src_lang: str,
+    tgt_lang: str,
+    corpus: Optional[str] = None,
+    keep_scores: bool = False,
+    prefix: str = "filters",
+) -> FilterChain:
+    """Build the filter chain of one language pair and corpus.
+
+    Args:
+        cfg: the filters config (None: the default chain).
+        src_lang, tgt_lang: the pair's languages.
+        corpus: corpus name, for ``per_corpus`` rules.
+        keep_scores: write score columns into records.
+        prefix: dotted config path of ``cfg`` for error messages
+            (e.g. ``prep.filters``).
+
+    Raises:
+        ConfigError: unknown filter/parameter or invalid value, naming the key.
+        MissingResourceError: a model a filter needs is absent (LID, COMET).
+    """
+    cfg = cfg if cfg is not None else FiltersConfig()
+    filters, names = [], []
+    for name, cls, params in resolve_filters(cfg, src_lang, tgt_lang, corpus, prefix):
+        filters.append(instantiate(cls, params, f"{prefix}[{src_lang}-{tgt_lang}, corpus {corpus}].{name}"))
+        names.append(cls.name or name)
+    return FilterChain(filters, keep_scores=keep_scores, names=names)
+
+
+def validate_filters_config(cfg: FiltersConfig, prefix: str = "filters") -> None:
+    """Check every filter name and parameter at every level, without building.
+
+    Call it once when a run starts, so a typo fails before any data is read.
+
+    Raises:
+        ConfigError: naming the key (``prep.filters.per_pair.eng_Latn-kir_Cyrl.lid.treshold``).
+    """
+    levels = [(f"{prefix}.defaults", cfg.defaults)]
+    levels += [(f"{prefix}.per_language.{k}", v) for k, v in cfg.per_language.items()]
+    levels += [(f"{prefix}.per_pair.{k}", v) for k, v in cfg.per_pair.items()]
+    levels += [(f"{prefix}.per_corpus.{k}", v) for k, v in cfg.per_corpus.items()]
+    for level_key, rules in levels:
+        for name, value in rules.items():
+            key = f"{level_key}.{name}"
+            _, params = _settings(value, key)
+            validate_params(get_filter_class(name, key), params, key, check_required=False)
+
+
+__all__ = ["FilterChain", "build_chain", "pair_key", "resolve_filters", "validate_filters_config"]

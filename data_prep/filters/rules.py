@@ -1,0 +1,335 @@
+"""Rule-based pair filters (OpusFilter-style cleaning, cheap and stateless).
+
+Lengths are counted in words (whitespace tokens) for scripts written with
+spaces and in characters for scripts without them (Chinese, Japanese, Thai,
+Khmer, ... see :attr:`lmt.languages.Language.spaceless`), so one limit fits a
+German and a Chinese side alike.
+
+Each filter's ``decide`` is a tight loop over the batch (no per-pair method
+call); ``accept`` gives the same decision for one score, for re-tuning.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Optional
+
+from data_prep.filters.base import Filter, check_range, per_language, register_filter
+from data_prep.filters.unicode_classes import control_class, count, letter_class
+from lmt.languages import get_language
+
+
+@per_language
+def _spaceless(code: str) -> bool:
+    return get_language(code).spaceless
+
+
+def _length(text: str, chars: bool) -> int:
+    return len(text.strip()) if chars else len(text.split())
+
+
+def _unit_is_chars(unit: str, lang: str) -> bool:
+    return _spaceless(lang) if unit == "auto" else unit == "chars"
+
+
+@register_filter
+class LengthFilter(Filter):
+    """Length sanity on both sides.
+
+    Score: ``(src_len, tgt_len, src_in_chars, tgt_in_chars)``; lengths are words
+    for spaced scripts and characters for spaceless ones (``unit: auto``).
+
+    Args:
+        min_words: shortest side allowed, in words (spaced scripts).
+        max_words: longest side allowed, in words (spaced scripts).
+        min_chars: shortest side allowed, in characters (spaceless scripts).
+        max_chars: longest side allowed, in characters (spaceless scripts).
+        unit: ``auto`` (by script), ``words`` or ``chars`` for every side.
+    """
+
+    name = "length"
+    cost = 0.1
+
+    def __init__(self, min_words: int = 1, max_words: int = 250, min_chars: int = 1, max_chars: int = 750, unit: str = "auto"):
+        for key, value in (("min_words", min_words), ("max_words", max_words), ("min_chars", min_chars), ("max_chars", max_chars)):
+            check_range(key, value, 0)
+        if unit not in ("auto", "words", "chars"):
+            raise ValueError(f"unit must be auto, words or chars, got {unit!r}")
+        self.min_words, self.max_words = min_words, max_words
+        self.min_chars, self.max_chars = min_chars, max_chars
+        self.unit = unit
+
+    def score(self, pairs: list[dict]) -> list:
+        unit = self.unit
+        out = []
+        for p in pairs:
+            sc = _unit_is_chars(unit, p["src_lang"])
+            tc = _unit_is_chars(unit, p["tgt_lang"])
+            out.append((_length(p["src"], sc), _length(p["tgt"], tc), sc, tc))
+        return out
+
+    def _side(self, n: int, chars: bool, side: str) -> Optional[str]:
+        low, high = (self.min_chars, self.max_chars) if chars else (self.min_words, self.max_words)
+        if n < low:
+            return f"{side}_too_short"
+        if n > high:
+            return f"{side}_too_long"
+        return None
+
+    def accept(self, score):
+        src_len, tgt_len, sc, tc = score
+        reason = self._side(src_len, sc, "src") or self._side(tgt_len, tc, "tgt")
+        return (True, "") if reason is None else (False, reason)
+
+    def decide(self, scores: list) -> list[Optional[str]]:
+        wlo, whi, clo, chi = self.min_words, self.max_words, self.min_chars, self.max_chars
+        out: list[Optional[str]] = []
+        for s, t, sc, tc in scores:
+            lo, hi = (clo, chi) if sc else (wlo, whi)
+            if s < lo:
+                out.append("src_too_short")
+                continue
+            if s > hi:
+                out.append("src_too_long")
+                continue
+            lo, hi = (clo, chi) if tc else (wlo, whi)
+            out.append("tgt_too_short" if t < lo else "tgt_too_long" if t > hi else None)
+        return out
+
+    def columns(self, score) -> dict[str, float]:
+        return {"length_src": float(score[0]), "length_tgt": float(score[1])}
+
+
+@register_filter
+class LengthRatioFilter(Filter):
+    """Ratio of the longer to the shorter side (paper: drop ratio > 3.0).
+
+    Each side is measured in its own unit (words, or characters for spaceless
+    scripts, as in :class:`LengthFilter`), so English-Chinese pairs compare
+    words with characters instead of failing on character counts. An empty side
+    gives ``inf``.
+
+    Args:
+        max_ratio: highest accepted ratio.
+        unit: ``auto``, ``words`` or ``chars``.
+    """
+
+    name = "length_ratio"
+    cost = 0.1
+
+    def __init__(self, max_ratio: float = 3.0, unit: str = "auto"):
+        check_range("max_ratio", max_ratio, 1.0)
+        if unit not in ("auto", "words", "chars"):
+            raise ValueError(f"unit must be auto, words or chars, got {unit!r}")
+        self.max_ratio = max_ratio
+        self.unit = unit
+
+    def score(self, pairs: list[dict]) -> list:
+        unit = self.unit
+        out = []
+        for p in pairs:
+            a = _length(p["src"], _unit_is_chars(unit, p["src_lang"]))
+            b = _length(p["tgt"], _unit_is_chars(unit, p["tgt_lang"]))
+            lo, hi = (a, b) if a <= b else (b, a)
+            out.append(hi / lo if lo else math.inf)
+        return out
+
+    def accept(self, score):
+        return (True, "") if score <= self.max_ratio else (False, "too_high")
+
+    def decide(self, scores: list) -> list[Optional[str]]:
+        m = self.max_ratio
+        return [None if r <= m else "too_high" for r in scores]
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+@register_filter
+class SrcEqualsTgtFilter(Filter):
+    """Drop pairs whose two sides are the same text (untranslated copies).
+
+    Score: ``1.0`` when identical, else ``0.0``. With ``normalize`` the sides
+    are compared case-folded with punctuation, symbols and spaces removed, so
+    ``"Hello, world!"`` equals ``"hello world"``.
+
+    Args:
+        normalize: compare normalised text instead of the raw strings.
+    """
+
+    name = "src_equals_tgt"
+    cost = 0.1
+
+    def __init__(self, normalize: bool = True):
+        self.normalize = bool(normalize)
+
+    def score(self, pairs: list[dict]) -> list:
+        if not self.normalize:
+            return [1.0 if p["src"].strip() == p["tgt"].strip() else 0.0 for p in pairs]
+        sub = _NON_WORD.sub
+        return [1.0 if sub("", p["src"]).casefold() == sub("", p["tgt"]).casefold() else 0.0 for p in pairs]
+
+    def accept(self, score):
+        return (True, "") if score < 1.0 else (False, "identical")
+
+    def decide(self, scores: list) -> list[Optional[str]]:
+        return [None if s < 1.0 else "identical" for s in scores]
+
+
+@register_filter
+class ControlCharsFilter(Filter):
+    """Control and non-printing characters (see :func:`control_class`).
+
+    Score: ``(src_count, tgt_count)``.
+
+    Args:
+        max_count: most such characters allowed per side.
+        allow: characters never counted (default ZWNJ and ZWJ, which Persian
+            and Indic orthographies use).
+    """
+
+    name = "control_chars"
+    cost = 0.15
+
+    def __init__(self, max_count: int = 0, allow: str = "\u200c\u200d"):
+        check_range("max_count", max_count, 0)
+        if not isinstance(allow, str):
+            raise ValueError(f"allow must be a string of characters, got {allow!r}")
+        self.max_count = max_count
+        self.allow = allow
+        self._pattern = None
+
+    def __getstate__(self):
+        # The compiled class is large: rebuild it in the receiving process.
+        state = dict(self.__dict__)
+        state["_pattern"] = None
+        return state
+
+    def score(self, pairs: list[dict]) -> list:
+        if self._pattern is None:
+            self._pattern = control_class(self.allow)
+        pat = self._pattern
+        return [(count(pat, p["src"]), count(pat, p["tgt"])) for p in pairs]
+
+    def accept(self, score):
+        if score[0] > self.max_count:
+            return False, "src_control_chars"
+        if score[1] > self.max_count:
+            return False, "tgt_control_chars"
+        return True, ""
+
+    def decide(self, scores: list) -> list[Optional[str]]:
+        m = self.max_count
+        return [None if s <= m and t <= m else "src_control_chars" if s > m else "tgt_control_chars" for s, t in scores]
+
+
+# A number: digits (any script: \d is Unicode-aware) with inner separators.
+# Separators are dropped before comparing, so "1,000.5", "1.000,5" and
+# "1 000,5" all read as 10005 and decimal-comma languages agree with English.
+_NUMBER = re.compile(r"\d+(?:[.,'\u00a0\u202f ]\d+)*")
+_SEPARATORS = str.maketrans("", "", ".,'\u00a0\u202f ")
+
+
+def _numbers(text: str) -> frozenset:
+    found = _NUMBER.findall(text)
+    if not found:
+        return frozenset()
+    # int() reads digits of any script (Arabic-Indic, Devanagari...).
+    return frozenset(int(n.translate(_SEPARATORS)) for n in found)
+
+
+@register_filter
+class NumbersFilter(Filter):
+    """Numbers that disagree between the sides.
+
+    Score: ``(agreement, src_count, tgt_count)`` where agreement is the Jaccard
+    overlap of the sets of numbers on each side (1.0 when neither side has
+    any). Digits of any script are compared by value.
+
+    Args:
+        min_agreement: lowest accepted overlap (1.0: the same set of numbers).
+        ignore_one_sided: accept pairs where only one side has digits (numbers
+            are often spelled out: "nine o'clock" / "9 Uhr").
+    """
+
+    name = "numbers"
+    cost = 0.2
+
+    def __init__(self, min_agreement: float = 1.0, ignore_one_sided: bool = True):
+        check_range("min_agreement", min_agreement, 0.0, 1.0)
+        self.min_agreement = min_agreement
+        self.ignore_one_sided = bool(ignore_one_sided)
+
+    def score(self, pairs: list[dict]) -> list:
+        out = []
+        for p in pairs:
+            a, b = _numbers(p["src"]), _numbers(p["tgt"])
+            if not a and not b:
+                out.append((1.0, 0, 0))
+            else:
+                out.append((len(a & b) / len(a | b), len(a), len(b)))
+        return out
+
+    def accept(self, score):
+        agreement, n_src, n_tgt = score
+        if self.ignore_one_sided and (n_src == 0 or n_tgt == 0):
+            return True, ""
+        return (True, "") if agreement >= self.min_agreement else (False, "mismatch")
+
+    def columns(self, score) -> dict[str, float]:
+        return {"numbers": float(score[0])}
+
+
+@register_filter
+class MinLettersFilter(Filter):
+    """Too few letters: sides made mostly of digits, punctuation or symbols.
+
+    Letters are Unicode letters and combining marks (so Indic vowel signs
+    count). Score: ``(src_share, tgt_share, src_letters, tgt_letters)`` where
+    share = letters / non-space characters.
+
+    Args:
+        min_share: lowest accepted share of letters per side.
+        min_letters: fewest letters a side may have.
+    """
+
+    name = "min_letters"
+    cost = 0.15
+
+    def __init__(self, min_share: float = 0.5, min_letters: int = 1):
+        check_range("min_share", min_share, 0.0, 1.0)
+        check_range("min_letters", min_letters, 0)
+        self.min_share = min_share
+        self.min_letters = min_letters
+        self._pattern = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_pattern"] = None
+        return state
+
+    def score(self, pairs: list[dict]) -> list:
+        if self._pattern is None:
+            self._pattern = letter_class()
+        pat = self._pattern
+        out = []
+        for p in pairs:
+            row = []
+            for text in (p["src"], p["tgt"]):
+                visible = len(text) - text.count(" ")
+                n = count(pat, text)
+                row.append((n / visible if visible else 0.0, n))
+            out.append((row[0][0], row[1][0], row[0][1], row[1][1]))
+        return out
+
+    def accept(self, score):
+        s_share, t_share, s_n, t_n = score
+        if s_share < self.min_share or s_n < self.min_letters:
+            return False, "src_few_letters"
+        if t_share < self.min_share or t_n < self.min_letters:
+            return False, "tgt_few_letters"
+        return True, ""
+
+    def columns(self, score) -> dict[str, float]:
+        return {"letters_src": float(score[0]), "letters_tgt": float(score[1])}

@@ -1,0 +1,290 @@
+"""``read_corpus``: resolve a :class:`CorpusSource` and stream its pair records.
+
+Resolution fills what the source leaves unset from OPUS naming: the format
+(``.tmx[.gz]`` -> TMX, ``.xml[.gz]`` -> XCES, anything else Moses), the files
+(a Moses prefix ``X.de-en``, one side file, or the single Moses pair inside a
+zip), the languages (``de-en`` -> source ``de``, target ``en``; a source/target
+language set in the config picks the orientation) and the corpus name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from data_prep.readers.files import FileRef, open_zip
+from data_prep.readers.moses import read_moses
+from data_prep.readers.opus_names import (
+    corpus_from_folders,
+    flores,
+    is_language,
+    parse_moses_side,
+    parse_pair_file,
+    resolve_code,
+    resolve_pair,
+    split_pair,
+    strip_suffixes,
+)
+from data_prep.readers.tmx import read_tmx
+from data_prep.readers.xces import DocStore, first_group_langs, read_xces
+from lmt.config.corpora import CorpusSource
+from lmt.errors import DataError, MissingResourceError, UnknownLanguageError
+
+TMX_SUFFIXES = (".tmx.gz", ".tmx")
+XML_SUFFIXES = (".xml.gz", ".xml")
+ZIP_SUFFIXES = (".txt.zip", ".zip")
+
+
+def detect_format(source: CorpusSource) -> str:
+    """``moses``, ``tmx`` or ``xces`` for a source (``format: auto`` looks at the name)."""
+    if source.format != "auto":
+        return source.format
+    if source.src_path or source.tgt_path:
+        return "moses"
+    low = Path(source.path).name.lower()
+    if low.endswith(TMX_SUFFIXES):
+        return "tmx"
+    if low.endswith(XML_SUFFIXES):
+        return "xces"
+    return "moses"
+
+
+def read_corpus(source: CorpusSource, counts: Optional[Counter] = None) -> Iterator[dict]:
+    """Stream the pair records of one corpus, in file order.
+
+    Args:
+        source: the corpus (see :class:`lmt.config.corpora.CorpusSource`).
+        counts: counter receiving ``read:invalid_utf8``, ``read:empty`` and
+            ``read:unaligned`` (pairs skipped while reading).
+
+    Yields:
+        ``{src_lang, tgt_lang, src, tgt, corpus, origin}`` (FLORES codes).
+
+    Raises:
+        DataError: malformed or misaligned input, an empty corpus, unsafe zip
+            members, a source that cannot be resolved (the message says what to set).
+        MissingResourceError: a file that does not exist.
+        UnknownLanguageError: a language code that the registry does not know.
+    """
+    if Path(source.path).is_dir() and not (source.src_path and source.tgt_path):
+        raise DataError(
+            f"corpus path {source.path} is a directory: expand it with data_prep.readers.discover() "
+            "(prep does this for you) or set src_path/tgt_path"
+        )
+    fmt = detect_format(source)
+    if fmt == "moses":
+        plan = moses_plan(source)
+        return read_moses(plan.src, plan.tgt, plan.src_lang, plan.tgt_lang, plan.name, counts)
+    if fmt == "tmx":
+        return _read_tmx(source, counts)
+    return _read_xces(source, counts)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _cfg_lang(code: Optional[str], key: str, source: CorpusSource) -> Optional[str]:
+    if code is None:
+        return None
+    try:
+        return flores(code)
+    except UnknownLanguageError as err:
+        raise UnknownLanguageError(f"corpus {source.path}: {key}: {err}") from None
+
+
+def _orient(l1: str, l2: str, want_src: Optional[str], want_tgt: Optional[str], where: str) -> tuple[str, str, bool]:
+    """Orientation of a ``l1-l2`` corpus: (src, tgt, swapped)."""
+    for src, tgt, swapped in ((l1, l2, False), (l2, l1, True)):
+        if (want_src in (None, src)) and (want_tgt in (None, tgt)):
+            return src, tgt, swapped
+    raise DataError(f"{where}: holds {l1}-{l2}, which does not match src_lang={want_src} tgt_lang={want_tgt}")
+
+
+@dataclass(frozen=True)
+class MosesPlan:
+    """Resolved Moses corpus: the two sides, their FLORES codes, the name."""
+
+    src: FileRef
+    tgt: FileRef
+    src_lang: str
+    tgt_lang: str
+    name: str
+
+
+def _ref_in(base: Path, rel: str) -> FileRef:
+    if Path(rel).is_absolute():
+        return FileRef(rel)
+    if base.name.lower().endswith(".zip") and base.is_file():
+        return FileRef(str(base), rel)
+    if base.is_dir():
+        return FileRef(str(base / rel))
+    return FileRef(rel)
+
+
+def moses_plan(source: CorpusSource) -> MosesPlan:
+    """Resolve a Moses source to its two side files, languages and name.
+
+    Raises:
+        DataError: no (or more than one) Moses pair matches the source.
+        MissingResourceError: a side file that does not exist.
+    """
+    p = Path(source.path)
+    want_src = _cfg_lang(source.src_lang, "src_lang", source)
+    want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
+    if source.src_path or source.tgt_path:
+        if not (source.src_path and source.tgt_path):
+            raise DataError(f"corpus {source.path}: set both src_path and tgt_path (only one is set)")
+        src, tgt = _ref_in(p, source.src_path), _ref_in(p, source.tgt_path)
+        sides = [parse_moses_side(r.name) for r in (src, tgt)]
+        langs = []
+        for want, side, key, ref in ((want_src, sides[0], "src_lang", src), (want_tgt, sides[1], "tgt_lang", tgt)):
+            if want is None and side is None:
+                raise DataError(f"corpus {source.path}: cannot infer {key} from {ref.name!r}; set {key}")
+            langs.append(want or resolve_code(side[2], ref.display))
+        name = source.name or (sides[0][0] if sides[0] else Path(src.name).stem.split(".")[0])
+        return MosesPlan(src, tgt, langs[0], langs[1], name)
+
+    # Candidate groups: {(corpus, pair): {raw_lang: FileRef}}
+    groups: dict[tuple[str, str], dict[str, FileRef]] = {}
+    low = p.name.lower()
+    if low.endswith(".zip"):
+        archive = open_zip(p)
+        for member in archive.names:
+            parsed = parse_moses_side(Path(member).name)
+            if parsed:
+                groups.setdefault((parsed[0], parsed[1]), {})[parsed[2]] = FileRef(str(p), member)
+        where = f"zip archive {p}"
+    else:
+        parsed = parse_moses_side(p.name) if p.is_file() else parse_moses_side(p.name + ".x")
+        if p.is_file() and parsed is None:
+            raise DataError(
+                f"corpus {p}: not an OPUS Moses file name (X.l1-l2.l1); set format, src_path/tgt_path and languages"
+            )
+        if parsed is None:
+            # A prefix "X.de-en": its sides are X.de-en.de and X.de-en.en.
+            parts = p.name.split(".")
+            pair = parts[-1] if len(parts) >= 2 else ""
+            sides = split_pair(pair)
+            if not sides:
+                raise MissingResourceError(
+                    f"corpus {p} does not exist and is not a Moses prefix like bible-uedin.de-en"
+                )
+            corpus, prefix = ".".join(parts[:-1]), p.name
+        else:
+            corpus, pair, _lang, prefix = parsed
+            sides = split_pair(pair)
+        files: dict[str, FileRef] = {}
+        for lang in sides:
+            for cand in (p.parent / f"{prefix}.{lang}", p.parent / f"{prefix}.{lang}.gz"):
+                if cand.is_file():
+                    files[lang] = FileRef(str(cand))
+                    break
+        if not files:
+            raise MissingResourceError(
+                f"corpus {p}: no Moses files {prefix}.{sides[0]}[.gz] / {prefix}.{sides[1]}[.gz] in {p.parent}"
+            )
+        groups[(corpus, f"{sides[0]}-{sides[1]}")] = files
+        where = f"corpus {p}"
+
+    complete = []
+    for (corpus, pair), files in groups.items():
+        raw = split_pair(pair)
+        if not raw or set(raw) - set(files):
+            continue
+        l1, l2 = resolve_pair(raw[0], raw[1], files[raw[0]].display)
+        if {want_src, want_tgt} - {None, l1, l2}:
+            continue
+        complete.append((corpus, raw, l1, l2, files))
+    if not complete:
+        found = {f"{c}.{pr}": sorted(f) for (c, pr), f in groups.items()}
+        raise DataError(
+            f"{where}: no complete Moses pair (X.l1-l2.l1 + X.l1-l2.l2) found"
+            + (f"; incomplete: {found}" if found else "")
+        )
+    if len(complete) > 1:
+        names = [f"{c}.{r[0]}-{r[1]}" for c, r, *_ in complete]
+        raise DataError(f"{where}: holds several Moses corpora {names}; list each with src_path/tgt_path")
+    corpus, raw, l1, l2, files = complete[0]
+    src_lang, tgt_lang, swapped = _orient(l1, l2, want_src, want_tgt, where)
+    a, b = files[raw[0]], files[raw[1]]
+    src, tgt = (b, a) if swapped else (a, b)
+    return MosesPlan(src, tgt, src_lang, tgt_lang, source.name or corpus)
+
+
+def _pair_langs(
+    source: CorpusSource, suffixes: tuple[str, ...]
+) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(corpus, l1, l2) from an OPUS TMX/XCES file name (codes FLORES; None when absent)."""
+    parsed = parse_pair_file(Path(source.path).name, suffixes)
+    if not parsed:
+        return None, None, None
+    corpus, a, b = parsed
+    l1, l2 = resolve_pair(a, b, source.path)
+    return corpus, l1, l2
+
+
+def _default_name(source: CorpusSource, corpus: Optional[str], suffixes: tuple[str, ...]) -> str:
+    if source.name:
+        return source.name
+    if corpus:
+        return corpus
+    return corpus_from_folders(source.path) or strip_suffixes(Path(source.path).name, suffixes)
+
+
+def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
+    want_src = _cfg_lang(source.src_lang, "src_lang", source)
+    want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
+    corpus, l1, l2 = _pair_langs(source, TMX_SUFFIXES)
+    src_lang, tgt_lang = want_src, want_tgt
+    if l1 and l2:
+        src_lang, tgt_lang, _ = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
+    ref = _source_ref(source)
+    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, TMX_SUFFIXES), counts)
+
+
+def _source_ref(source: CorpusSource) -> FileRef:
+    p = Path(source.path)
+    if not p.exists():
+        raise MissingResourceError(f"corpus file {p} does not exist")
+    return FileRef(str(p))
+
+
+def default_doc_roots(align_path: "str | Path", langs: tuple[str, str]) -> list[str]:
+    """Document roots next to an alignment file: ``<lang>.zip`` archives and ``<lang>/`` folders, then the folder."""
+    folder = Path(align_path).parent
+    roots: list[str] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.name.lower().endswith(".zip"):
+            stem = entry.name[:-4]
+            tokens = stem.split("_")
+            # de.zip, zh_cn.zip, Europarl_v8_xml_de.zip
+            cands = [stem] + ["_".join(tokens[i:]) for i in range(1, len(tokens))]
+            if any(is_language(c) and flores(c) in langs for c in cands if c):
+                roots.append(str(entry))
+    roots.append(str(folder))
+    return roots
+
+
+def _read_xces(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
+    want_src = _cfg_lang(source.src_lang, "src_lang", source)
+    want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
+    ref = _source_ref(source)
+    corpus, l1, l2 = _pair_langs(source, XML_SUFFIXES)
+    if not (l1 and l2):
+        found = first_group_langs(ref)
+        if found:
+            l1, l2 = found
+        elif want_src and want_tgt:
+            l1, l2 = want_src, want_tgt
+        else:
+            raise DataError(
+                f"corpus {source.path}: cannot infer the language pair (name it like de-en.xml.gz "
+                "or set src_lang and tgt_lang)"
+            )
+    src_lang, tgt_lang, swapped = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
+    roots = source.doc_roots() or default_doc_roots(source.path, (l1, l2))
+    store = DocStore(roots, ref.display)
+    name = _default_name(source, corpus, XML_SUFFIXES)
+    return read_xces(ref, store, src_lang, tgt_lang, name, counts, swap=swapped)

@@ -1,0 +1,80 @@
+"""Moses format: two line-aligned text files, one sentence per line.
+
+Both sides are streamed in lockstep (plain, ``.gz`` or zip members), so memory
+does not depend on corpus size. A line whose bytes are not UTF-8 drops its pair
+(counted as ``read:invalid_utf8``); an empty or blank side drops the pair
+(``read:empty``). Sides whose line counts differ raise :class:`DataError` after
+every aligned pair before the mismatch was yielded, naming both files and the
+line where the shorter one ended.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import zip_longest
+from typing import Iterator, Optional
+
+from data_prep.readers.files import FileRef
+from lmt.errors import DataError
+
+INVALID_UTF8 = "read:invalid_utf8"
+EMPTY = "read:empty"
+
+
+def read_moses(
+    src: FileRef,
+    tgt: FileRef,
+    src_lang: str,
+    tgt_lang: str,
+    corpus: str,
+    counts: Optional[Counter] = None,
+) -> Iterator[dict]:
+    """Yield pair records from two line-aligned files.
+
+    Args:
+        src: source-side file.
+        tgt: target-side file.
+        src_lang: FLORES code of the source side.
+        tgt_lang: FLORES code of the target side.
+        corpus: corpus name stored in each record.
+        counts: counter receiving ``read:invalid_utf8`` / ``read:empty``.
+
+    Yields:
+        ``{src_lang, tgt_lang, src, tgt, corpus, origin}`` with origin
+        ``"<src file>:<line>"`` (1-based line).
+
+    Raises:
+        DataError: both files are empty, or their line counts differ.
+    """
+    counts = counts if counts is not None else Counter()
+    prefix = src.short + ":"
+    lineno = 0
+    with src.open() as fs, tgt.open() as ft:
+        # Hot loop (>= 500k pairs/s): C-level line iteration, one decode per
+        # side, no helper calls on the accepted path.
+        for lineno, (a, b) in enumerate(zip_longest(fs, ft), 1):
+            if a is None or b is None:
+                short, longer = (src, tgt) if a is None else (tgt, src)
+                raise DataError(
+                    f"Moses files are misaligned: {short.display} ends after line {lineno - 1} "
+                    f"but {longer.display} continues at line {lineno}"
+                )
+            try:
+                s = a.decode("utf-8").strip()
+                t = b.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                counts[INVALID_UTF8] += 1
+                continue
+            if not s or not t:
+                counts[EMPTY] += 1
+                continue
+            yield {
+                "src_lang": src_lang,
+                "tgt_lang": tgt_lang,
+                "src": s,
+                "tgt": t,
+                "corpus": corpus,
+                "origin": prefix + str(lineno),
+            }
+    if lineno == 0:
+        raise DataError(f"Moses corpus {src.display} + {tgt.display} is empty (no lines)")

@@ -1,0 +1,284 @@
+"""OPUS XML documents with XCES sentence alignments.
+
+The alignment file (``de-en.xml`` / ``.xml.gz``) is streamed::
+
+    <cesAlign><linkGrp fromDoc="de/a.xml.gz" toDoc="en/a.xml.gz">
+      <link xtargets="s1 s2;s1"/> ...
+
+For each ``linkGrp`` the two sentence-split documents (``<s id="s1">...</s>``,
+tokens possibly in ``<w>`` elements) are loaded -- from directories or from the
+zip archives OPUS ships (``de.zip``, ``en.zip``; members may be ``.xml.gz`` and
+sit under a corpus prefix such as ``Europarl/xml/de/...``) -- so memory is
+bounded by the largest document pair. 1-to-many and many-to-1 links join their
+sentences with a space; 0-to-n links are counted as ``read:unaligned``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from data_prep.readers.files import FileRef, is_gzip_name, open_zip
+from data_prep.readers.moses import EMPTY, INVALID_UTF8
+from data_prep.readers.opus_names import flores, is_language
+from data_prep.readers.tmx import UNALIGNED
+from data_prep.readers.xmlstream import REPLACEMENT, feed, make_parser
+from lmt.errors import DataError, MissingResourceError
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class _SentenceHandler:
+    """Collects ``{id: text}`` from ``<s>`` elements (``<w>`` tokens joined by spaces)."""
+
+    def __init__(self, parser) -> None:
+        self.sents: dict[str, str] = {}
+        self.sid: Optional[str] = None
+        self.buf: list[str] = []
+        self.tokens: list[str] = []
+        self.wbuf: Optional[list[str]] = None
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.chars
+
+    def start(self, name: str, attrs: dict) -> None:
+        if name == "s":
+            self.sid = attrs.get("id")
+            self.buf, self.tokens = [], []
+        elif name == "w" and self.sid is not None:
+            self.wbuf = []
+
+    def chars(self, data: str) -> None:
+        if self.wbuf is not None:
+            self.wbuf.append(data)
+        elif self.sid is not None:
+            self.buf.append(data)
+
+    def end(self, name: str) -> None:
+        if name == "w" and self.wbuf is not None:
+            self.tokens.append("".join(self.wbuf).strip())
+            self.wbuf = None
+        elif name == "s" and self.sid is not None:
+            # Tokenised documents: tokens are the text; raw ones: collapse whitespace.
+            words = self.tokens if self.tokens else "".join(self.buf).split()
+            self.sents[self.sid] = " ".join(w for w in words if w)
+            self.sid = None
+
+
+def read_sentences(ref: FileRef) -> dict[str, str]:
+    """All sentences of one OPUS XML document, by ``<s id>``."""
+    parser = make_parser(ref.display)
+    handler = _SentenceHandler(parser)
+    with ref.open() as stream:
+        for _ in feed(parser, stream, ref.display):
+            pass
+    return handler.sents
+
+
+def _strip_gz(name: str) -> str:
+    return name[:-3] if is_gzip_name(name) else name
+
+
+class DocStore:
+    """Finds OPUS documents named by ``fromDoc``/``toDoc`` in dirs and zips.
+
+    Lookups try each root in order. In a zip, the member may carry a prefix
+    (``Europarl/xml/``) and lack or add ``.gz``; the prefix found for the first
+    document is reused, so resolving stays O(1) without indexing the archive.
+    """
+
+    def __init__(self, roots: list[str], align: str) -> None:
+        self.align = align
+        self.roots = roots
+        self._zip_prefix: dict[str, tuple[int, str]] = {}
+        self._cache: dict[str, dict[str, str]] = {}
+        for root in roots:
+            if not Path(root).exists():
+                raise MissingResourceError(f"{align}: document root {root} does not exist")
+
+    def find(self, doc: str) -> FileRef:
+        """Locate a document.
+
+        Raises:
+            DataError: the document is in none of the roots.
+        """
+        parts = [p for p in doc.replace("\\", "/").split("/") if p and p != "."]
+        for root in self.roots:
+            rp = Path(root)
+            if rp.is_dir():
+                ref = self._find_in_dir(rp, parts)
+            else:
+                ref = self._find_in_zip(root, parts)
+            if ref is not None:
+                return ref
+        raise DataError(
+            f"{self.align}: document {doc!r} not found in {self.roots}; point `docs:` at the folder or "
+            "zip archives (e.g. de.zip, en.zip) that hold the OPUS XML documents"
+        )
+
+    @staticmethod
+    def _find_in_dir(root: Path, parts: list[str]) -> Optional[FileRef]:
+        for k in range(len(parts)):
+            rel = "/".join(parts[k:])
+            for cand in (rel, _strip_gz(rel), rel + ".gz"):
+                p = root / cand
+                if p.is_file():
+                    return FileRef(str(p))
+        return None
+
+    def _find_in_zip(self, root: str, parts: list[str]) -> Optional[FileRef]:
+        archive = open_zip(root)
+        names = archive.names
+        known = self._zip_prefix.get(root)
+        if known is not None:
+            drop, prefix = known
+            key = prefix + _strip_gz("/".join(parts[drop:]))
+            for cand in (key, key + ".gz"):
+                if cand in archive.name_set:
+                    return FileRef(root, cand)
+        for drop in range(len(parts)):
+            key = _strip_gz("/".join(parts[drop:]))
+            for name in names:
+                bare = _strip_gz(name)
+                if bare == key or bare.endswith("/" + key):
+                    self._zip_prefix[root] = (drop, bare[: len(bare) - len(key)])
+                    return FileRef(root, name)
+        return None
+
+    def sentences(self, doc: str) -> dict[str, str]:
+        """Sentences of ``doc`` (the last two documents stay cached)."""
+        if doc not in self._cache:
+            if len(self._cache) >= 2:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[doc] = read_sentences(self.find(doc))
+        return self._cache[doc]
+
+
+# --------------------------------------------------------------------------- alignment
+
+
+class _AlignHandler:
+    """Expat callbacks collecting ``("grp", from, to, line)`` / ``("link", xtargets, line)``."""
+
+    def __init__(self, parser) -> None:
+        self.parser = parser
+        self.events: list[tuple] = []
+        self.n_groups = 0
+        parser.StartElementHandler = self.start
+
+    def start(self, name: str, attrs: dict) -> None:
+        if name == "link":
+            self.events.append(("link", attrs.get("xtargets"), self.parser.CurrentLineNumber))
+        elif name == "linkGrp":
+            self.n_groups += 1
+            self.events.append(("grp", attrs.get("fromDoc"), attrs.get("toDoc"), self.parser.CurrentLineNumber))
+
+
+@dataclass
+class _Group:
+    from_doc: str
+    to_doc: str
+    tag: str
+
+
+def read_xces(
+    align: FileRef,
+    store: DocStore,
+    src_lang: str,
+    tgt_lang: str,
+    corpus: str,
+    counts: Optional[Counter] = None,
+    swap: bool = False,
+) -> Iterator[dict]:
+    """Yield pair records from an XCES alignment file and its documents.
+
+    Args:
+        align: the alignment file.
+        store: where the documents are.
+        src_lang: FLORES code of the record source side.
+        tgt_lang: FLORES code of the record target side.
+        corpus: corpus name stored in each record.
+        counts: counter receiving ``read:unaligned`` / ``read:empty`` /
+            ``read:invalid_utf8``.
+        swap: the record source is the ``toDoc`` side.
+
+    Yields:
+        Pair records with origin ``"<alignment file>#<fromDoc>|<toDoc>#<xtargets>"``.
+
+    Raises:
+        DataError: malformed XML, entity declarations, a link outside a
+            ``linkGrp``, a bad ``xtargets``, a document or sentence id that
+            cannot be found, or an alignment without links.
+    """
+    counts = counts if counts is not None else Counter()
+    parser = make_parser(align.display)
+    handler = _AlignHandler(parser)
+    group: Optional[_Group] = None
+    n_links = 0
+    with align.open() as stream:
+        for _ in feed(parser, stream, align.display):
+            events, handler.events = handler.events, []
+            for ev in events:
+                if ev[0] == "grp":
+                    _, from_doc, to_doc, line = ev
+                    if not from_doc or not to_doc:
+                        raise DataError(f"{align.display}:{line}: <linkGrp> without fromDoc/toDoc")
+                    group = _Group(from_doc, to_doc, f"{align.short}#{from_doc}|{to_doc}#")
+                    continue
+                _, xtargets, line = ev
+                n_links += 1
+                if group is None:
+                    raise DataError(f"{align.display}:{line}: <link> outside a <linkGrp>")
+                if xtargets is None or xtargets.count(";") != 1:
+                    raise DataError(f"{align.display}:{line}: bad xtargets {xtargets!r} (expected 'ids;ids')")
+                left, right = xtargets.split(";")
+                from_ids, to_ids = left.split(), right.split()
+                if not from_ids or not to_ids:
+                    counts[UNALIGNED] += 1
+                    continue
+                a = _join(store.sentences(group.from_doc), from_ids, group.from_doc, align.display, line)
+                b = _join(store.sentences(group.to_doc), to_ids, group.to_doc, align.display, line)
+                if REPLACEMENT in a or REPLACEMENT in b:
+                    counts[INVALID_UTF8] += 1
+                    continue
+                if not a or not b:
+                    counts[EMPTY] += 1
+                    continue
+                s, t = (b, a) if swap else (a, b)
+                yield {
+                    "src_lang": src_lang,
+                    "tgt_lang": tgt_lang,
+                    "src": s,
+                    "tgt": t,
+                    "corpus": corpus,
+                    "origin": group.tag + xtargets,
+                }
+    if n_links == 0:
+        raise DataError(f"{align.display} is empty (no <link> alignments)")
+
+
+def _join(sents: dict[str, str], ids: list[str], doc: str, where: str, line: int) -> str:
+    try:
+        return " ".join(sents[i] for i in ids)
+    except KeyError as err:
+        raise DataError(f"{where}:{line}: sentence id {err.args[0]!r} not found in document {doc!r}") from None
+
+
+def first_group_langs(align: FileRef) -> Optional[tuple[str, str]]:
+    """Languages from the first ``linkGrp``'s document paths (``de/x.xml`` -> ``de``)."""
+    parser = make_parser(align.display)
+    handler = _AlignHandler(parser)
+    with align.open() as stream:
+        for _ in feed(parser, stream, align.display):
+            for ev in handler.events:
+                if ev[0] == "grp":
+                    a = (ev[1] or "").replace("\\", "/").split("/")[0]
+                    b = (ev[2] or "").replace("\\", "/").split("/")[0]
+                    if is_language(a) and is_language(b):
+                        return flores(a), flores(b)
+                    return None
+            handler.events = []
+    return None

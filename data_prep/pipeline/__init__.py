@@ -1,0 +1,36 @@
+"""The prep pipeline: raw OPUS corpora to filtered, pivoted, downsampled shards.
+
+Entry point: :func:`run_prep` (``lmt prep CONFIG``). The steps are plain
+functions over independent units of work, ``step(plan, unit)``, so a cluster
+engine can run them instead of the local pool:
+
+* :func:`ingest_corpus` (unit: corpus index) -- stream a corpus into raw chunks;
+* :func:`filter_shard` (unit: ``(corpus, chunk)``) -- normalise, filter, key, bucket;
+* :func:`process_bucket` (unit: bucket index) -- dedup, pivot join, aux, emit,
+  downsample, write ``parallel/{src}-{tgt}/part-NNNNN.parquet``;
+* :func:`filter_mono_shard` (unit: ``(file, chunk)``) -- monolingual shards.
+
+Run order and resume rules are in :mod:`data_prep.pipeline.runner`.
+"""
+
+from data_prep.pipeline.downsample import Downsampler
+from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
+from data_prep.pipeline.mono import filter_mono_shard
+from data_prep.pipeline.multiway import DirectionSelector, process_bucket
+from data_prep.pipeline.plan import PrepPlan
+from data_prep.pipeline.runner import output_dir, resolve_sources, run_prep
+from data_prep.pipeline.shards import filter_shard
+
+__all__ = [
+    "Downsampler",
+    "DirectionSelector",
+    "PrepPlan",
+    "filter_mono_shard",
+    "filter_shard",
+    "ingest_corpus",
+    "ingest_mono",
+    "output_dir",
+    "process_bucket",
+    "resolve_sources",
+    "run_prep",
+]

@@ -1,0 +1,95 @@
+"""Step 1, ingest: stream one corpus into raw Parquet chunks of ``shard_size`` pairs.
+
+Reading is sequential within a corpus (the readers stream) and parallel across
+corpora. Each record gets ``_ord`` = ``corpus_id << 40 | row``: a global order
+that does not depend on chunking, so "keep the first occurrence" means the same
+record whatever the shard size or worker count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterator
+
+import pyarrow as pa
+
+from data_prep.pipeline.plan import PrepPlan
+from lmt.io import read_json, write_json_atomic, write_parquet_atomic
+
+ORD_SHIFT = 40
+RAW_SCHEMA = pa.schema(
+    [
+        ("src_lang", pa.string()),
+        ("tgt_lang", pa.string()),
+        ("src", pa.string()),
+        ("tgt", pa.string()),
+        ("corpus", pa.string()),
+        ("origin", pa.string()),
+        ("_ord", pa.int64()),
+    ]
+)
+MONO_RAW_SCHEMA = pa.schema([("lang", pa.string()), ("text", pa.string()), ("corpus", pa.string()), ("_ord", pa.int64())])
+
+
+def _chunks(records: Iterator[dict], size: int, base: int, keys: tuple[str, ...]) -> Iterator[dict[str, list]]:
+    cols: dict[str, list] = {k: [] for k in keys}
+    n = 0
+    for rec in records:
+        for k in keys[:-1]:
+            cols[k].append(rec.get(k))
+        cols["_ord"].append(base + n)
+        n += 1
+        if len(cols["_ord"]) >= size:
+            yield cols
+            cols = {k: [] for k in keys}
+    if cols["_ord"]:
+        yield cols
+
+
+def ingest_corpus(plan: PrepPlan, corpus: int) -> dict:
+    """Read parallel corpus ``corpus`` into raw chunks; skip when already done.
+
+    Returns:
+        ``{"chunks": n, "pairs": n, "counts": {reader counters}}`` (also the
+        content of the done marker).
+    """
+    done = plan.ingest_done(corpus)
+    if done.is_file():
+        return read_json(done)
+    from data_prep.readers import read_corpus
+
+    counts: Counter = Counter()
+    source = plan.sources[corpus]
+    n_chunks = n_pairs = 0
+    keys = tuple(RAW_SCHEMA.names)
+    for cols in _chunks(read_corpus(source, counts), plan.prep.shard_size, corpus << ORD_SHIFT, keys):
+        write_parquet_atomic(pa.table(cols, schema=RAW_SCHEMA), plan.raw_chunk(corpus, n_chunks))
+        n_chunks += 1
+        n_pairs += len(cols["_ord"])
+    result = {"chunks": n_chunks, "pairs": n_pairs, "counts": dict(sorted(counts.items()))}
+    write_json_atomic(done, result)
+    return result
+
+
+def ingest_mono(plan: PrepPlan, source: int) -> dict:
+    """Read monolingual file ``source`` into raw chunks; skip when already done."""
+    done = plan.mono_ingest_done(source)
+    if done.is_file():
+        return read_json(done)
+    from pathlib import Path
+
+    from data_prep.readers import read_monolingual
+
+    spec = plan.prep.monolingual[source]
+    corpus = spec.corpus or Path(spec.path).name.split(".")[0]
+    counts: Counter = Counter()
+    n_chunks = n_lines = 0
+    keys = tuple(MONO_RAW_SCHEMA.names)
+    records = read_monolingual(spec.path, spec.lang, corpus, counts)
+    for cols in _chunks(records, plan.prep.shard_size, source << ORD_SHIFT, keys):
+        write_parquet_atomic(pa.table(cols, schema=MONO_RAW_SCHEMA), plan.mono_ingest_dir(source) / f"chunk-{n_chunks:05d}.parquet")
+        n_chunks += 1
+        n_lines += len(cols["_ord"])
+    result = {"chunks": n_chunks, "lines": n_lines, "counts": dict(sorted(counts.items()))}
+    write_json_atomic(done, result)
+    return result

@@ -1,0 +1,259 @@
+"""``run_prep``: the whole prep stage, resumable, on a local process pool.
+
+Order of steps (each a function over independent units, see
+:mod:`data_prep.pipeline.plan` for the work layout):
+
+1. :func:`~data_prep.pipeline.ingest.ingest_corpus` per corpus (and
+   :func:`~data_prep.pipeline.ingest.ingest_mono` per monolingual file);
+2. :func:`~data_prep.pipeline.shards.filter_shard` per raw chunk;
+3. :func:`~data_prep.pipeline.multiway.process_bucket` per hash bucket
+   (dedup, pivot join, aux, directions, downsampling, final shards);
+4. :func:`~data_prep.pipeline.mono.filter_mono_shard` per monolingual chunk;
+5. ``manifest.json``; then data selection when ``select:`` is enabled.
+
+A unit whose done marker exists is skipped, so rerunning after a crash or a
+``kill -9`` continues where it stopped and yields the same records.
+"""
+
+from __future__ import annotations
+
+import math
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from data_prep.pipeline.executor import LocalExecutor
+from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
+from data_prep.pipeline.manifest import build_manifest, input_fingerprints
+from data_prep.pipeline.mono import filter_mono_shard
+from data_prep.pipeline.multiway import DirectionSelector, process_bucket
+from data_prep.pipeline.plan import DROPPED, WORK, PrepPlan
+from data_prep.pipeline.shards import filter_shard
+from lmt.config import ExperimentConfig
+from lmt.config.corpora import CorpusSource
+from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
+from lmt.errors import ConfigError
+from lmt.io import content_hash, read_json, write_json_atomic
+from lmt.log import get_logger
+
+log = get_logger("lmt.prep")
+
+#: Target pairs per bucket when ``prep.buckets`` is unset (bounds worker memory).
+PAIRS_PER_BUCKET = 200_000
+_OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST)
+
+
+def _resolve(path: str, base: Path) -> str:
+    p = Path(path)
+    if p.is_absolute() or p.exists() or not (base / p).exists():
+        return path
+    return str(base / p)
+
+
+def _config_dir(cfg: ExperimentConfig) -> Path:
+    return Path(cfg.source).resolve().parent if cfg.source and cfg.source != "<config>" else Path.cwd()
+
+
+def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
+    """``prep.corpora`` with relative paths resolved and directories discovered.
+
+    A relative path is taken from the working directory, else from the config
+    file's directory. A directory (without ``src_path``/``tgt_path``) expands to
+    every OPUS corpus :func:`data_prep.readers.discover` finds in it.
+    """
+    from data_prep.readers import resolve_sources as expand
+
+    base = _config_dir(cfg)
+    out: list[CorpusSource] = []
+    for i, src in enumerate(cfg.prep.corpora):
+        update: dict[str, Any] = {"path": _resolve(src.path, base)}
+        if src.docs is not None:
+            update["docs"] = [_resolve(d, base) for d in src.doc_roots()]
+        src = src.model_copy(update=update)
+        found = expand([src])
+        if not found:
+            raise ConfigError(f"{cfg.source}: prep.corpora.{i}.path: no OPUS corpus found in {src.path}")
+        out += found
+    return out
+
+
+def prep_config_hash(cfg: ExperimentConfig) -> str:
+    """Hash of everything that shapes prep's output (not workers or output dir)."""
+    prep = cfg.prep.model_dump(mode="json", exclude={"num_workers", "enabled", "keep_work", "output_dir"})
+    aux = cfg.aux_map
+    if aux != "default" and Path(aux).is_file():
+        aux = Path(aux).read_text(encoding="utf-8")
+    langs = [spec.model_dump(mode="json") for spec in cfg.languages]
+    return content_hash(prep, cfg.seed, aux, langs)
+
+
+def output_dir(cfg: ExperimentConfig) -> Path:
+    """Where prep writes (``prep.output_dir`` or ``runs/<name>/data/prep``)."""
+    prep = cfg.require("prep")
+    return Path(prep.output_dir) if prep.output_dir else cfg.stage_dir("prep")
+
+
+def _wipe(out: Path) -> None:
+    for name in _OUTPUTS:
+        p = out / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def _clean_temp_files(out: Path) -> None:
+    """Remove temp files a killed run left behind (``.name.XXXX.tmp``)."""
+    for sub in (PARALLEL_DIR, MONO_DIR, DROPPED, WORK):
+        root = out / sub
+        if root.is_dir():
+            for p in root.rglob(".*.tmp"):
+                p.unlink(missing_ok=True)
+
+
+def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
+    """Compare with the run that owns ``out``; returns its manifest when complete."""
+    if overwrite:
+        _wipe(out)
+        return None
+    previous = None
+    for f in (out / WORK / "state.json", out / MANIFEST):
+        if f.is_file():
+            previous = read_json(f)
+            break
+    if previous is None:
+        if (out / PARALLEL_DIR).exists() or (out / MONO_DIR).exists():
+            raise ConfigError(
+                f"{out} already holds data that no prep state describes; pass --overwrite to replace it "
+                "or set prep.output_dir to another directory"
+            )
+        return None
+    if previous.get("config_hash") != state["config_hash"]:
+        raise ConfigError(
+            f"{out} was written with a different prep config (hash {previous.get('config_hash')}, now "
+            f"{state['config_hash']}); pass --overwrite to redo it, or set prep.output_dir to another directory"
+        )
+    old_inputs = {json_key(f): f for f in previous.get("inputs", [])}
+    new_inputs = {json_key(f): f for f in state["inputs"]}
+    if old_inputs != new_inputs:
+        changed = sorted(set(old_inputs) ^ set(new_inputs))
+        raise ConfigError(
+            f"{out} was written from other input files (changed: {', '.join(changed[:3]) or 'order'}); "
+            "pass --overwrite to redo it, or set prep.output_dir to another directory"
+        )
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        data = read_json(manifest)
+        if data.get("complete"):
+            return data
+    return None
+
+
+def json_key(fp: dict) -> str:
+    """One input's identity as a string (for comparing fingerprints)."""
+    return f"{fp.get('path')}|{fp.get('size')}|{fp.get('mtime')}|{fp.get('head_sha256')}|{fp.get('files')}"
+
+
+def auto_buckets(pairs: int) -> int:
+    """Bucket count for ``pairs`` raw pairs (~PAIRS_PER_BUCKET each)."""
+    return max(1, math.ceil(pairs / PAIRS_PER_BUCKET))
+
+
+def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Optional[int] = None) -> dict:
+    """Run (or resume) the prep stage of an experiment.
+
+    Args:
+        cfg: the experiment config (its ``prep:`` section is required).
+        overwrite: redo everything, replacing an earlier output.
+        num_workers: worker processes (default ``prep.num_workers``).
+
+    Returns:
+        The manifest (also written to ``DIR/manifest.json``).
+
+    Raises:
+        ConfigError: no inputs; the output dir holds another config's or other
+            inputs' output (and ``overwrite`` is off); bad filter settings.
+        DataError, MissingResourceError, UnknownLanguageError: bad input files,
+            with file and line. Finished shards stay valid; no half-written
+            file remains.
+    """
+    prep = cfg.require("prep")
+    t_start = time.time()
+    out = output_dir(cfg)
+    from data_prep.filters.chain import validate_filters_config
+
+    validate_filters_config(prep.filters, "prep.filters")
+    DirectionSelector(prep.directions)  # fail on a bad direction spec before reading anything
+    sources = resolve_sources(cfg)
+    if not sources and not prep.monolingual:
+        raise ConfigError(f"{cfg.source}: prep has no input: list files or directories under prep.corpora or prep.monolingual")
+    mono_specs = [m.model_copy(update={"path": _resolve(m.path, _config_dir(cfg))}) for m in prep.monolingual]
+    prep = prep.model_copy(update={"monolingual": mono_specs})
+    state = {"config_hash": prep_config_hash(cfg), "inputs": input_fingerprints(sources, mono_specs)}
+    finished = _check_state(out, state, overwrite)
+    if finished is not None:
+        log.info("%s is complete for this config and these inputs; nothing to do (--overwrite redoes it)", out)
+        _maybe_select(cfg)
+        return finished
+    out.mkdir(parents=True, exist_ok=True)
+    _clean_temp_files(out)
+    plan = PrepPlan(
+        prep=prep,
+        out_dir=out,
+        sources=sources,
+        seed=cfg.seed,
+        aux_map=cfg.aux_map,
+        languages=[spec.model_dump(mode="json") for spec in cfg.languages],
+        config_hash=state["config_hash"],
+    )
+    state_file = plan.state_file
+    if not state_file.is_file():
+        write_json_atomic(state_file, state)
+    workers = num_workers or prep.num_workers
+    timings: dict[str, float] = {}
+    with LocalExecutor(workers) as ex:
+        t = time.time()
+        ingested = ex.map(ingest_corpus, plan, range(len(sources)), "ingest", unit="corpus")
+        mono_ingested = ex.map(ingest_mono, plan, range(len(mono_specs)), "ingest mono", unit="file")
+        timings["ingest"] = time.time() - t
+        raw_pairs = sum(r["pairs"] for r in ingested)
+        plan.buckets = prep.buckets or auto_buckets(raw_pairs)
+        saved = read_json(state_file)
+        if saved.get("buckets") not in (None, plan.buckets):
+            plan.buckets = saved["buckets"]  # keep the partition of the interrupted run
+        else:
+            write_json_atomic(state_file, {**state, "buckets": plan.buckets})
+        shard_ids = [(c, k) for c, r in enumerate(ingested) for k in range(r["chunks"])]
+        plan.shards = [plan.shard_name(c, k) for c, k in shard_ids]
+        t = time.time()
+        filtered = ex.map(filter_shard, plan, shard_ids, "filter")
+        timings["filter"] = time.time() - t
+        t = time.time()
+        bucketed = ex.map(process_bucket, plan, range(plan.buckets), "dedup+pivot+write", unit="bucket")
+        timings["dedup_pivot_write"] = time.time() - t
+        t = time.time()
+        mono_ids = [(m, k) for m, r in enumerate(mono_ingested) for k in range(r["chunks"])]
+        mono_done = ex.map(filter_mono_shard, plan, mono_ids, "mono")
+        timings["mono"] = time.time() - t
+    timings["total"] = time.time() - t_start
+    manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
+    write_json_atomic(out / MANIFEST, manifest)
+    if not prep.keep_work:
+        shutil.rmtree(plan.work, ignore_errors=True)
+    _maybe_select(cfg)
+    return manifest
+
+
+def _maybe_select(cfg: ExperimentConfig) -> None:
+    sel = cfg.select
+    if sel is None or getattr(sel, "enabled", True) is False:
+        return
+    from data_prep.selection import run_selection  # the selection stage is optional at import time
+
+    run_selection(cfg)
+
+
+__all__ = ["run_prep", "resolve_sources", "prep_config_hash", "output_dir", "auto_buckets"]
+

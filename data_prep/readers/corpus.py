@@ -118,7 +118,7 @@ def _ref_in(base: Path, rel: str) -> FileRef:
         return FileRef(rel)
     if base.name.lower().endswith(".zip") and base.is_file():
         return FileRef(str(base), rel)
-    if base.is_dir():
+    if base.is_dir() and ((base / rel).exists() or not Path(rel).exists()):
         return FileRef(str(base / rel))
     return FileRef(rel)
 
@@ -134,9 +134,16 @@ def moses_plan(source: CorpusSource) -> MosesPlan:
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     if source.src_path or source.tgt_path:
-        if not (source.src_path and source.tgt_path):
-            raise DataError(f"corpus {source.path}: set both src_path and tgt_path (only one is set)")
-        src, tgt = _ref_in(p, source.src_path), _ref_in(p, source.tgt_path)
+        if source.src_path and source.tgt_path:
+            src, tgt = _ref_in(p, source.src_path), _ref_in(p, source.tgt_path)
+        elif p.is_file() and not p.name.lower().endswith(".zip"):
+            # `path` is one side, src_path/tgt_path names the other.
+            other = _ref_in(p.parent, source.src_path or source.tgt_path or "")
+            src, tgt = (other, FileRef(str(p))) if source.src_path else (FileRef(str(p)), other)
+        else:
+            raise DataError(
+                f"corpus {source.path}: set both src_path and tgt_path, or point path at one side file"
+            )
         sides = [parse_moses_side(r.name) for r in (src, tgt)]
         langs = []
         for want, side, key, ref in ((want_src, sides[0], "src_lang", src), (want_tgt, sides[1], "tgt_lang", tgt)):

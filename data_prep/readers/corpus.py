@@ -232,12 +232,15 @@ def _pair_langs(
     return corpus, l1, l2
 
 
-def _default_name(source: CorpusSource, corpus: Optional[str], suffixes: tuple[str, ...]) -> str:
+def _default_name(source: CorpusSource, corpus: Optional[str], has_pair: bool, suffixes: tuple[str, ...]) -> str:
+    """Config name, else the name's corpus part, else (for a bare ``de-en.xml.gz``)
+    the OPUS download folder (``Europarl/v8/xml/``), else the file stem."""
     if source.name:
         return source.name
     if corpus:
         return corpus
-    return corpus_from_folders(source.path) or strip_suffixes(Path(source.path).name, suffixes)
+    stem = strip_suffixes(Path(source.path).name, suffixes)
+    return (corpus_from_folders(source.path) if has_pair else None) or stem
 
 
 def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
@@ -248,7 +251,7 @@ def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]
     if l1 and l2:
         src_lang, tgt_lang, _ = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
     ref = _source_ref(source)
-    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, TMX_SUFFIXES), counts)
+    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, bool(l1), TMX_SUFFIXES), counts)
 
 
 def _source_ref(source: CorpusSource) -> FileRef:
@@ -279,6 +282,7 @@ def _read_xces(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     ref = _source_ref(source)
     corpus, l1, l2 = _pair_langs(source, XML_SUFFIXES)
+    name = _default_name(source, corpus, bool(l1), XML_SUFFIXES)
     if not (l1 and l2):
         found = first_group_langs(ref)
         if found:
@@ -293,5 +297,4 @@ def _read_xces(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict
     src_lang, tgt_lang, swapped = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
     roots = source.doc_roots() or default_doc_roots(source.path, (l1, l2))
     store = DocStore(roots, ref.display)
-    name = _default_name(source, corpus, XML_SUFFIXES)
     return read_xces(ref, store, src_lang, tgt_lang, name, counts, swap=swapped)

@@ -172,7 +172,7 @@ def _tmx(f: Path) -> CorpusSource:
     parsed = parse_pair_file(f.name, TMX_SUFFIXES)
     if parsed is None:
         # Languages will come from the first <tu>.
-        return CorpusSource(path=str(f), format="tmx", name=corpus_from_folders(f) or strip_suffixes(f.name, TMX_SUFFIXES))
+        return CorpusSource(path=str(f), format="tmx", name=strip_suffixes(f.name, TMX_SUFFIXES))
     corpus, a, b = parsed
     l1, l2 = resolve_pair(a, b, str(f))
     return CorpusSource(path=str(f), format="tmx", src_lang=l1, tgt_lang=l2, name=corpus or corpus_from_folders(f) or f"{a}-{b}")

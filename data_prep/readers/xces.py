@@ -85,15 +85,17 @@ def _strip_gz(name: str) -> str:
 class DocStore:
     """Finds OPUS documents named by ``fromDoc``/``toDoc`` in dirs and zips.
 
-    Lookups try each root in order. In a zip, the member may carry a prefix
-    (``Europarl/xml/``) and lack or add ``.gz``; the prefix found for the first
-    document is reused, so resolving stays O(1) without indexing the archive.
+    The full document path is tried in every root before shorter suffixes of
+    it (``de/2010/a.xml`` before ``2010/a.xml``), so one language's archive
+    never answers for the other's. In a zip, members may carry a prefix
+    (``Europarl/xml/de/...``) and lack or add ``.gz``; members are indexed by
+    base name once per archive.
     """
 
     def __init__(self, roots: list[str], align: str) -> None:
         self.align = align
         self.roots = roots
-        self._zip_prefix: dict[str, tuple[int, str]] = {}
+        self._zip_index: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[str, dict[str, str]] = {}
         for root in roots:
             if not Path(root).exists():
@@ -106,46 +108,37 @@ class DocStore:
             DataError: the document is in none of the roots.
         """
         parts = [p for p in doc.replace("\\", "/").split("/") if p and p != "."]
-        for root in self.roots:
-            rp = Path(root)
-            if rp.is_dir():
-                ref = self._find_in_dir(rp, parts)
-            else:
-                ref = self._find_in_zip(root, parts)
-            if ref is not None:
-                return ref
+        for drop in range(len(parts)):
+            rel = "/".join(parts[drop:])
+            for root in self.roots:
+                rp = Path(root)
+                ref = self._find_in_dir(rp, rel) if rp.is_dir() else self._find_in_zip(root, rel)
+                if ref is not None:
+                    return ref
         raise DataError(
             f"{self.align}: document {doc!r} not found in {self.roots}; point `docs:` at the folder or "
             "zip archives (e.g. de.zip, en.zip) that hold the OPUS XML documents"
         )
 
     @staticmethod
-    def _find_in_dir(root: Path, parts: list[str]) -> Optional[FileRef]:
-        for k in range(len(parts)):
-            rel = "/".join(parts[k:])
-            for cand in (rel, _strip_gz(rel), rel + ".gz"):
-                p = root / cand
-                if p.is_file():
-                    return FileRef(str(p))
+    def _find_in_dir(root: Path, rel: str) -> Optional[FileRef]:
+        for cand in (rel, _strip_gz(rel), rel + ".gz"):
+            p = root / cand
+            if p.is_file():
+                return FileRef(str(p))
         return None
 
-    def _find_in_zip(self, root: str, parts: list[str]) -> Optional[FileRef]:
-        archive = open_zip(root)
-        names = archive.names
-        known = self._zip_prefix.get(root)
-        if known is not None:
-            drop, prefix = known
-            key = prefix + _strip_gz("/".join(parts[drop:]))
-            for cand in (key, key + ".gz"):
-                if cand in archive.name_set:
-                    return FileRef(root, cand)
-        for drop in range(len(parts)):
-            key = _strip_gz("/".join(parts[drop:]))
-            for name in names:
-                bare = _strip_gz(name)
-                if bare == key or bare.endswith("/" + key):
-                    self._zip_prefix[root] = (drop, bare[: len(bare) - len(key)])
-                    return FileRef(root, name)
+    def _find_in_zip(self, root: str, rel: str) -> Optional[FileRef]:
+        index = self._zip_index.get(root)
+        if index is None:
+            index = self._zip_index[root] = {}
+            for name in open_zip(root).names:
+                index.setdefault(_strip_gz(name).rsplit("/", 1)[-1], []).append(name)
+        key = _strip_gz(rel)
+        for name in index.get(key.rsplit("/", 1)[-1], ()):
+            bare = _strip_gz(name)
+            if bare == key or bare.endswith("/" + key):
+                return FileRef(root, name)
         return None
 
     def sentences(self, doc: str) -> dict[str, str]:

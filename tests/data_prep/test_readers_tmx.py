@@ -1,0 +1,135 @@
+"""TMX reader: plain/gz, language codes, inline markup, counts, hostile and malformed XML."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+from collections import Counter
+
+import pytest
+
+from data_prep.readers import CorpusSource, read_corpus
+from lmt.errors import DataError, UnknownLanguageError
+from tests.data_prep.conftest import tmx_bytes, write_tmx
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_tmx_exact_records(tmp_path, de_en, gz):
+    de, en = de_en
+    path = write_tmx(tmp_path / "OpenSubtitles.de-en.tmx", [{"de": d, "en": e} for d, e in zip(de, en)], gz=gz)
+    counts = Counter()
+    recs = list(read_corpus(CorpusSource(path=str(path)), counts))
+    assert recs == [
+        {
+            "src_lang": "deu_Latn",
+            "tgt_lang": "eng_Latn",
+            "src": d,
+            "tgt": e,
+            "corpus": "OpenSubtitles",
+            "origin": f"{path.name}#tu{i}",
+        }
+        for i, (d, e) in enumerate(zip(de, en), 1)
+    ]
+    assert counts == Counter()
+
+
+def test_tmx_lang_codes_order_and_orientation(tmp_path):
+    # Units list zh_CN first; OPUS pair in the name is en-zh_cn; TMX 1.1 `lang=`.
+    units = [{"zh_CN": "你好。", "en": "Hello."}, {"en": "Thanks.", "zh_CN": "谢谢。"}]
+    path = write_tmx(tmp_path / "c.en-zh_cn.tmx", units, lang_attr="lang")
+    recs = list(read_corpus(CorpusSource(path=str(path))))
+    assert [(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"]) for r in recs] == [
+        ("eng_Latn", "zho_Hans", "Hello.", "你好。"),
+        ("eng_Latn", "zho_Hans", "Thanks.", "谢谢。"),
+    ]
+    recs = list(read_corpus(CorpusSource(path=str(path), src_lang="zh")))
+    assert [(r["src_lang"], r["src"]) for r in recs] == [("zho_Hans", "你好。"), ("zho_Hans", "谢谢。")]
+    # No pair in the name: the first unit's variant order decides.
+    path = write_tmx(tmp_path / "unnamed.tmx", units)
+    recs = list(read_corpus(CorpusSource(path=str(path))))
+    assert [(r["src_lang"], r["tgt_lang"], r["corpus"]) for r in recs] == [("zho_Hans", "eng_Latn", "unnamed")] * 2
+
+
+def test_tmx_inline_markup_flattened(tmp_path):
+    units = [
+        {
+            "en": 'Press <bpt i="1">&lt;b&gt;</bpt>Save<ept i="1">&lt;/b&gt;</ept> now<ph x="2">&lt;br/&gt;</ph>.',
+            "de": 'Drücke <hi type="b">Speichern</hi> <sub>jetzt</sub>.',
+        }
+    ]
+    path = write_tmx(tmp_path / "c.en-de.tmx", units, escape_text=False)
+    (rec,) = read_corpus(CorpusSource(path=str(path)))
+    assert (rec["src"], rec["tgt"]) == ("Press Save now.", "Drücke Speichern jetzt.")
+
+
+def test_tmx_counts_unaligned_empty_invalid(tmp_path):
+    units = [
+        {"en": "Kept one.", "de": "Behalten eins."},
+        {"en": "No German here."},
+        {"en": "  ", "de": "Leer."},
+        {"en": "Broken \udcff", "de": "Kaputt."},  # placeholder replaced below by invalid bytes
+        {"en": "Kept two.", "de": "Behalten zwei.", "fr": "Gardé deux."},
+    ]
+    data = tmx_bytes([{k: v.replace("\udcff", "@@") for k, v in u.items()} for u in units])
+    (tmp_path / "c.en-de.tmx").write_bytes(data.replace(b"@@", b"\xff\xfe"))
+    counts = Counter()
+    recs = list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de.tmx")), counts))
+    assert [(r["src"], r["tgt"], r["origin"]) for r in recs] == [
+        ("Kept one.", "Behalten eins.", "c.en-de.tmx#tu1"),
+        ("Kept two.", "Behalten zwei.", "c.en-de.tmx#tu5"),
+    ]
+    assert counts == Counter({"read:unaligned": 1, "read:empty": 1, "read:invalid_utf8": 1})
+
+
+def test_tmx_doctype_without_entities_is_accepted(tmp_path):
+    data = tmx_bytes([{"en": "A.", "de": "B."}], doctype='<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n')
+    (tmp_path / "c.en-de.tmx").write_bytes(data)
+    assert [r["src"] for r in read_corpus(CorpusSource(path=str(tmp_path / "c.en-de.tmx")))] == ["A."]
+
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE tmx [\n<!ENTITY lol "lol">\n'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+    + "]>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "doctype,line",
+    [
+        (BILLION_LAUGHS, 3),
+        ('<!DOCTYPE tmx [\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n', 3),
+        ('<!DOCTYPE tmx [\n<!ENTITY % p "x">\n]>\n', 3),
+    ],
+)
+def test_tmx_entity_declarations_refused(tmp_path, doctype, line):
+    data = tmx_bytes([{"en": "&lol9;", "de": "B."}], doctype=doctype)
+    (tmp_path / "evil.en-de.tmx").write_bytes(data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=rf"evil\.en-de\.tmx:{line}: XML (parameter )?entity declaration"):
+            list(read_corpus(CorpusSource(path=str(tmp_path / "evil.en-de.tmx"))))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20  # nothing was expanded
+
+
+def test_tmx_malformed_names_file_and_line(tmp_path):
+    data = tmx_bytes([{"en": "A.", "de": "B."}]).replace(b"</tu>", b"</tuv>", 1)
+    with gzip.open(tmp_path / "c.en-de.tmx.gz", "wb") as f:
+        f.write(data)
+    with pytest.raises(DataError, match=r"c\.en-de\.tmx\.gz:5: malformed XML: mismatched tag"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de.tmx.gz"))))
+
+
+def test_tmx_empty_and_unknown_lang(tmp_path):
+    (tmp_path / "e.en-de.tmx").write_bytes(b"")
+    with pytest.raises(DataError, match=r"e\.en-de\.tmx is empty"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "e.en-de.tmx"))))
+    write_tmx(tmp_path / "n.en-de.tmx", [])
+    with pytest.raises(DataError, match=r"n\.en-de\.tmx is empty \(no <tu>"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "n.en-de.tmx"))))
+    write_tmx(tmp_path / "u.tmx", [{"en": "A.", "qx": "B."}])
+    with pytest.raises(UnknownLanguageError, match=r"u\.tmx:5: unknown xml:lang 'qx'"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "u.tmx"))))

@@ -280,7 +280,7 @@ def train_qsm(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         epoch_losses.append(total / len(perm))
         log.info("qsm epoch %d/%d: train mse %.4f", epoch + 1, epochs, epoch_losses[-1])
     final = scorer.mse(texts, scores, batch_size)

@@ -12,8 +12,8 @@ Exact rules (shared by MIWV and M-DaQ):
 * ``scope="per_direction"``: the budget is computed and applied inside each
   direction (``budget(n_dir, share)``, raised to the quota).
 * Diversity (M-DaQ DSA): the budget is split over clusters in proportion to
-  their size (one per cluster first when the budget allows, the rest by
-  size by the largest-remainder method), then each cluster keeps its best rows.
+  their size (largest-remainder method), every cluster getting at least one
+  row when the budget allows; then each cluster keeps its best rows.
 """
 
 from __future__ import annotations
@@ -90,9 +90,11 @@ def select_top(
 def cluster_allocation(sizes: np.ndarray, n_keep: int) -> np.ndarray:
     """How many rows each cluster contributes (sums to ``min(n_keep, sizes.sum())``).
 
-    One per non-empty cluster first when ``n_keep`` allows it (otherwise the
-    largest clusters get one each), then the rest in proportion to the
-    clusters' remaining sizes, largest remainders first (ties: lower cluster id).
+    Proportional to cluster size by the largest-remainder method (ties: lower
+    cluster id). Then, when ``n_keep`` allows, every non-empty cluster that got
+    nothing takes one row from the cluster most above its proportional share,
+    so the selection covers every cluster; with fewer rows than clusters the
+    largest clusters get one each.
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     n_keep = int(min(n_keep, sizes.sum()))
@@ -104,17 +106,16 @@ def cluster_allocation(sizes: np.ndarray, n_keep: int) -> np.ndarray:
         largest = nonempty[np.lexsort((nonempty, -sizes[nonempty]))][:n_keep]
         alloc[largest] = 1
         return alloc
-    alloc[nonempty] = 1
-    rest = n_keep - nonempty.size
-    room = sizes - alloc
-    if rest > 0:
-        ideal = rest * room / room.sum()
-        base = np.floor(ideal).astype(np.int64)
-        alloc += base
-        left = rest - int(base.sum())
-        frac = ideal - base
-        order = np.lexsort((np.arange(len(sizes)), -frac))
-        alloc[order[:left]] += 1
+    ideal = n_keep * sizes / sizes.sum()
+    alloc = np.floor(ideal).astype(np.int64)
+    frac = ideal - alloc
+    alloc[np.lexsort((np.arange(len(sizes)), -frac))[: n_keep - int(alloc.sum())]] += 1
+    empty = nonempty[alloc[nonempty] == 0]
+    for c in empty[np.lexsort((empty, -ideal[empty]))]:
+        surplus = np.where(alloc > 1, alloc - ideal, -np.inf)
+        donor = int(np.argmax(surplus))
+        alloc[donor] -= 1
+        alloc[c] = 1
     return alloc
 
 

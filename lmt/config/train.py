@@ -1,9 +1,180 @@
-"""Config section ``train:`` (owned by the train stage; see its package docs)."""
+"""Config section ``train:``: tokenizer/model init, CPT and SFT recipes.
+
+```yaml
+train:
+  model: {path: Qwen/Qwen3-0.6B}       # or null: tiny model built by `lmt train init`
+  launcher: {num_gpus: 8, hostfile: null}
+  cpt:
+    deepspeed: zero2                   # shipped name (zero1/zero2/zero3/zero3_offload) or a JSON path
+    max_length: 2048
+    global_batch_size: 1536
+  sft:
+    template: pmp
+    pmp: {forward_share: 0.5, reverse_share: 0.5}
+```
+Every key is overridable from the command line (``train.sft.max_steps=10``).
+Defaults are the LMT paper's hyperparameters (LMT_FACTS.md); ``recipes/configs``
+ships one config per Qwen3 size and a tiny CPU one.
+"""
 
 from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
 
 from lmt.config.base import StrictModel
 
 
+class ModelConfig(StrictModel):
+    """The backbone: a local HF directory or a hub id, or null for the tiny model."""
+
+    path: Optional[str] = Field(
+        None,
+        description="local model directory or hub id (e.g. Qwen/Qwen3-0.6B); null: `lmt train init` builds a tiny "
+        "Qwen3-architecture model and tokenizer from the run's own data",
+    )
+    trust_remote_code: bool = Field(False, description="allow model code from the hub (off unless you turn it on)")
+    attn_implementation: str = Field(
+        "sdpa", description="attention kernel: sdpa (CPU and GPU) or flash_attention_2 (GPU, if installed)"
+    )
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="training dtype: auto = bfloat16 where the accelerator has it, else float32"
+    )
+
+
+class TokenizerConfig(StrictModel):
+    """SentencePiece tokenizer trained by ``lmt train init`` (tiny model only)."""
+
+    vocab_size: int = Field(4000, ge=300, description="SentencePiece vocabulary size")
+    model_type: Literal["bpe", "unigram"] = Field("bpe", description="SentencePiece model type")
+    max_sentences: int = Field(200_000, ge=1, description="at most this many sentences (sampled) train the tokenizer")
+
+
+class TinyModelConfig(StrictModel):
+    """Size of the Qwen3-architecture model built from a config by ``lmt train init``."""
+
+    hidden_size: int = Field(64, ge=8, description="hidden size")
+    num_hidden_layers: int = Field(2, ge=1, description="decoder layers")
+    num_attention_heads: int = Field(4, ge=1, description="attention heads")
+    num_key_value_heads: int = Field(2, ge=1, description="key/value heads (GQA)")
+    intermediate_size: int = Field(128, ge=8, description="MLP size")
+    max_position_embeddings: int = Field(2048, ge=16, description="longest sequence the model accepts")
+
+
+class LauncherConfig(StrictModel):
+    """How ``lmt train cpt|sft`` calls the ``deepspeed`` launcher."""
+
+    num_gpus: int = Field(1, ge=1, description="processes per node (GPUs; CPU ranks when there is no GPU)")
+    num_nodes: Optional[int] = Field(None, ge=1, description="nodes to use from the hostfile (default: all)")
+    hostfile: Optional[str] = Field(None, description="DeepSpeed hostfile for multi-node runs")
+    master_addr: Optional[str] = Field(None, description="address of rank 0 (multi-node)")
+    master_port: Optional[int] = Field(None, description="rendezvous port (default: a free random port)")
+    extra_args: list[str] = Field(default_factory=list, description="extra arguments for the deepspeed launcher")
+
+
+class StageConfig(StrictModel):
+    """What CPT and SFT share: data, model, optimisation, checkpoints."""
+
+    enabled: bool = Field(True, description="run this stage in `lmt run`")
+    data_dir: Optional[str] = Field(None, description="input data directory (default: the prep output)")
+    init_from: Optional[str] = Field(
+        None, description="model to start from (default: the previous stage's final model, else train.model.path)"
+    )
+    output_dir: Optional[str] = Field(None, description="stage output directory (default: the run's stage dir)")
+    deepspeed: str = Field("zero2", description="DeepSpeed config: zero1, zero2, zero3, zero3_offload or a JSON path")
+    max_length: int = Field(1024, ge=8, description="packed sequence length in tokens")
+    micro_batch_size: int = Field(1, ge=1, description="packed sequences per device per micro-step")
+    global_batch_size: int = Field(1024, ge=1, description="sequences per optimizer step over all ranks")
+    learning_rate: float = Field(2e-5, gt=0, description="peak learning rate")
+    adam_betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
+    adam_eps: float = Field(1e-8, gt=0, description="Adam epsilon")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="schedule after warm-up")
+    warmup_ratio: float = Field(0.01, ge=0, le=1, description="share of steps spent warming up")
+    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="final learning rate as a share of the peak")
+    gradient_clipping: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
+    gradient_checkpointing: bool = Field(False, description="recompute activations to save memory")
+    epochs: float = Field(1.0, gt=0, description="passes over the data (when max_steps is not set)")
+    max_steps: Optional[int] = Field(None, ge=1, description="optimizer steps (overrides epochs)")
+    save_steps: int = Field(500, ge=1, description="checkpoint every N steps (and at the end)")
+    save_total_limit: int = Field(2, ge=1, description="checkpoints kept (older ones are deleted)")
+    logging_steps: int = Field(10, ge=1, description="log metrics every N steps")
+    resume: bool = Field(True, description="resume from the last checkpoint in output_dir when there is one")
+    num_proc: int = Field(4, ge=1, description="worker processes for tokenisation")
+
+
+class MixConfig(StrictModel):
+    """CPT mixture proportions (paper: 1:1:1)."""
+
+    monolingual: float = Field(1.0, ge=0, description="weight of monolingual text")
+    zh_centric: float = Field(1.0, ge=0, description="weight of Zh<->X bilingual pairs")
+    en_centric: float = Field(1.0, ge=0, description="weight of En<->X bilingual pairs (En<->Zh included)")
+
+
+class CPTConfig(StageConfig):
+    """Continued pre-training (paper: lr 2e-5, warmup 0.05, batch 1536, length 2048)."""
+
+    max_length: int = Field(2048, ge=8, description="packed sequence length in tokens")
+    global_batch_size: int = Field(1536, ge=1, description="sequences per optimizer step over all ranks")
+    warmup_ratio: float = Field(0.05, ge=0, le=1, description="share of steps spent warming up")
+    mix: MixConfig = Field(default_factory=MixConfig, description="monolingual : Zh-centric : En-centric weights")
+    language_alpha: float = Field(
+        1.0, gt=0, le=1, description="per-language sampling inside each part: p(lang) ~ size^alpha (1 = natural sizes)"
+    )
+    language_weights: dict[str, float] = Field(
+        default_factory=dict, description="extra per-language multipliers of the sampling weight (FLORES code -> w)"
+    )
+    reverse_share: float = Field(
+        0.5, ge=0, le=1, description="share of bilingual pairs rendered tgt->src (paper: both directions 50/50)"
+    )
+    total_documents: Optional[int] = Field(
+        None, ge=1, description="documents in the mixture (default: the most that needs no part repeated)"
+    )
+
+
+class PMPConfig(StrictModel):
+    """Parallel multilingual prompting shares (paper: half STP, half PMP)."""
+
+    enabled: bool = Field(True, description="use PMP prompts at all")
+    forward_share: float = Field(0.5, ge=0, le=1, description="share of En/Zh->X records with a PMP prompt")
+    reverse_share: float = Field(
+        0.5, ge=0, le=1, description="share of X->En/Zh records (already downsampled by prep) with a PMP prompt"
+    )
+
+
+class SFTConfig(StageConfig):
+    """Supervised fine-tuning (paper: lr 2e-5, warmup 0.01, batch 1024, length 1024, 500 steps)."""
+
+    template: str = Field("pmp", description="prompt template name (lmt.prompts: stp, pmp, released, released_v0)")
+    use_chat_template: bool = Field(True, description="wrap prompts in the tokenizer's chat template")
+    pmp: PMPConfig = Field(default_factory=PMPConfig, description="PMP shares")
+    reverse_keep: float = Field(
+        1.0, ge=0, le=1, description="extra share of X->En/Zh records kept (prep already downsampled: keep 1.0)"
+    )
+
+
 class TrainConfig(StrictModel):
-    """Settings of the ``train`` stage."""
+    """Settings of ``lmt train init|cpt|sft``."""
+
+    model: ModelConfig = Field(default_factory=ModelConfig, description="backbone model")
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig, description="tiny-model tokenizer")
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="tiny-model size")
+    launcher: LauncherConfig = Field(default_factory=LauncherConfig, description="deepspeed launcher")
+    cpt: Optional[CPTConfig] = Field(None, description="continued pre-training (absent: skipped)")
+    sft: Optional[SFTConfig] = Field(None, description="supervised fine-tuning (absent: skipped)")
+    report_to: list[Literal["tensorboard", "wandb", "csv"]] = Field(
+        default_factory=lambda: ["tensorboard"], description="metric sinks (DeepSpeed monitors)"
+    )
+    wandb_project: str = Field("lmt", description="W&B project when report_to has wandb")
+    cache_dir: Optional[str] = Field(None, description="tokenised-data cache (default: <run_dir>/cache)")
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> "TrainConfig":
+        t = self.tiny
+        if t.hidden_size % t.num_attention_heads or t.num_attention_heads % t.num_key_value_heads:
+            raise ValueError(
+                "tiny: hidden_size must be a multiple of num_attention_heads, and num_attention_heads of "
+                "num_key_value_heads"
+            )
+        return self

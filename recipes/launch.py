@@ -1,0 +1,111 @@
+"""``lmt train init|cpt|sft CONFIG [key=value ...]``: checks, then the real ``deepspeed`` launcher.
+
+``init`` runs in this process (tokenizer + tiny model, see ``recipes/init.py``).
+``cpt`` and ``sft`` first run the stage's checks here, so bad input fails before
+any GPU time, then start::
+
+    deepspeed --num_gpus N [--num_nodes M --hostfile H] --master_port P recipes/<stage>.py --config CONFIG key=value ...
+
+With no GPU the launcher runs ``N`` CPU ranks (``DS_ACCELERATOR=cpu``, gloo),
+each with ``OMP_NUM_THREADS = cores / N`` unless set. ``--dry-run`` prints the
+command instead. A stage already finished with the same data (``final/`` and a
+complete ``train_state.json``) is skipped; a killed one resumes from its last
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from lmt.errors import LMTError
+
+RECIPES_DIR = Path(__file__).resolve().parent
+
+
+def deepspeed_command(cfg, stage: str, config: str, overrides: list[str], num_gpus: Optional[int] = None) -> list[str]:
+    """The launcher command line for a stage (see module docs)."""
+    from lmt.training.distributed import free_port
+
+    launcher = cfg.train.launcher
+    exe = shutil.which("deepspeed", path=str(Path(sys.executable).parent)) or shutil.which("deepspeed")
+    cmd = [exe] if exe else [sys.executable, "-m", "deepspeed.launcher.runner"]
+    cmd += ["--num_gpus", str(num_gpus or launcher.num_gpus)]
+    if launcher.hostfile:
+        cmd += ["--hostfile", launcher.hostfile]
+    if launcher.num_nodes:
+        cmd += ["--num_nodes", str(launcher.num_nodes)]
+    if launcher.master_addr:
+        cmd += ["--master_addr", launcher.master_addr]
+    cmd += ["--master_port", str(launcher.master_port or free_port())]
+    cmd += list(launcher.extra_args)
+    cmd += [str(RECIPES_DIR / f"{stage}.py"), "--config", str(Path(config).resolve()), *overrides]
+    return cmd
+
+
+def _finished(cfg, stage: str, paths) -> bool:
+    from lmt.io import read_json
+    from lmt.training.loop import FINAL
+    from lmt.training.stage import stage_fingerprint
+
+    state = paths.out_dir / "train_state.json"
+    if not (state.is_file() and (paths.out_dir / FINAL / "config.json").is_file()):
+        return False
+    done = read_json(state)
+    return bool(done.get("complete")) and done.get("config") == stage_fingerprint(cfg, stage, paths)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``lmt train`` (see module docs)."""
+    from lmt.config import load_experiment
+    from lmt.training.stage import launcher_env, preflight
+
+    ap = argparse.ArgumentParser(prog="lmt train", description="train: init (tokenizer + tiny model), cpt, sft")
+    ap.add_argument("stage", choices=["init", "cpt", "sft"])
+    ap.add_argument("config", help="experiment YAML")
+    ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    ap.add_argument("--num-gpus", type=int, default=None, help="processes per node (overrides train.launcher.num_gpus)")
+    ap.add_argument("--dry-run", action="store_true", help="print the launcher command and exit")
+    ap.add_argument("--force", action="store_true", help="run even when the stage already finished")
+    args = ap.parse_args(argv)
+    cfg = load_experiment(args.config, args.overrides)
+    cfg.require("train")
+    if args.stage == "init":
+        from recipes.init import init_model
+
+        init_model(cfg)
+        return 0
+    section = getattr(cfg.train, args.stage)
+    if section is not None and not section.enabled:
+        print(f"[lmt train {args.stage}] train.{args.stage}.enabled is false: skipped")
+        return 0
+    paths = preflight(cfg, args.stage)
+    if not args.force and not args.dry_run and _finished(cfg, args.stage, paths):
+        print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again)")
+        return 0
+    cmd = deepspeed_command(cfg, args.stage, args.config, args.overrides, args.num_gpus)
+    if args.dry_run:
+        print(shlex.join(cmd))
+        return 0
+    env = launcher_env()
+    if env.get("DS_ACCELERATOR") == "cpu" and "OMP_NUM_THREADS" not in env:
+        ranks = args.num_gpus or cfg.train.launcher.num_gpus
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // ranks))
+    print(f"[lmt train {args.stage}] {shlex.join(cmd)}", flush=True)
+    status = subprocess.call(cmd, env=env)
+    if status != 0:
+        raise LMTError(
+            f"`lmt train {args.stage}` failed: the deepspeed launcher exited with status {status} (see the log above); "
+            "rerun the same command to resume from the last checkpoint"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -58,6 +58,10 @@ def discover(path: "str | Path") -> list[CorpusSource]:
         files = sorted(
             f for f in root.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(root).parts)
         )
+    elif parse_moses_side(root.name):
+        # One Moses side: its partner is a sibling with the same prefix.
+        prefix = parse_moses_side(root.name)[3]
+        files = sorted(f for f in root.parent.iterdir() if f.is_file() and f.name.startswith(prefix + "."))
     else:
         files = [root]
     sources = _moses_sides(files)

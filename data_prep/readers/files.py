@@ -9,14 +9,16 @@ archive is not read at all).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Iterator, Optional
 
 from lmt.errors import DataError, MissingResourceError
 
@@ -94,6 +96,21 @@ def open_zip(path: "str | Path") -> SafeZip:
     except FileNotFoundError:
         raise MissingResourceError(f"{p}: zip archive does not exist") from None
     return _cached_zip(str(p), mtime)
+
+
+@contextlib.contextmanager
+def decode_errors(what: str) -> Iterator[None]:
+    """Turn decompression/IO failures while reading ``what`` into :class:`DataError`.
+
+    A truncated ``.gz``, a ``.gz`` that is not gzip, or a corrupt zip member
+    otherwise surface as bare ``OSError``/``EOFError``/``zlib.error``.
+    """
+    try:
+        yield
+    except (MissingResourceError, DataError):
+        raise
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        raise DataError(f"{what}: cannot read ({type(err).__name__}: {err}); is the file truncated or corrupt?") from None
 
 
 @dataclass(frozen=True)

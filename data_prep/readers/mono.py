@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator, Optional
 
-from data_prep.readers.files import FileRef
+from data_prep.readers.files import FileRef, decode_errors
 from data_prep.readers.moses import EMPTY, INVALID_UTF8
 from data_prep.readers.opus_names import flores
 from lmt.errors import DataError, UnknownLanguageError
@@ -38,7 +38,7 @@ def read_monolingual(
     corpus = corpus or ref.name.split(".")[0]
     counts = counts if counts is not None else Counter()
     n = 0
-    with ref.open() as f:
+    with decode_errors(ref.display), ref.open() as f:
         for n, raw in enumerate(f, 1):
             try:
                 text = raw.decode("utf-8").strip()

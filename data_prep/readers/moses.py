@@ -14,7 +14,7 @@ from collections import Counter
 from itertools import zip_longest
 from typing import Iterator, Optional
 
-from data_prep.readers.files import FileRef
+from data_prep.readers.files import FileRef, decode_errors
 from lmt.errors import DataError
 
 INVALID_UTF8 = "read:invalid_utf8"
@@ -49,7 +49,7 @@ def read_moses(
     counts = counts if counts is not None else Counter()
     prefix = src.short + ":"
     lineno = 0
-    with src.open() as fs, tgt.open() as ft:
+    with decode_errors(f"Moses corpus {src.display} + {tgt.display}"), src.open() as fs, tgt.open() as ft:
         # Hot loop (>= 500k pairs/s): C-level line iteration, one decode per
         # side, no helper calls on the accepted path.
         for lineno, (a, b) in enumerate(zip_longest(fs, ft), 1):

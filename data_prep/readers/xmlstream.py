@@ -24,6 +24,7 @@ import re
 from typing import IO, Iterator
 from xml.parsers import expat
 
+from data_prep.readers.files import decode_errors
 from lmt.errors import DataError
 
 CHUNK = 1 << 18
@@ -77,7 +78,8 @@ def feed(parser: "expat.XMLParserType", stream: IO[bytes], display: str) -> Iter
     Raises:
         DataError: the file is empty or not well-formed XML (with line/column).
     """
-    first = stream.read(CHUNK)
+    with decode_errors(display):
+        first = stream.read(CHUNK)
     if not first.strip():
         raise DataError(f"{display} is empty")
     as_utf8 = _declared_encoding(first[:512]) in ("utf-8", "utf8")
@@ -95,4 +97,5 @@ def feed(parser: "expat.XMLParserType", stream: IO[bytes], display: str) -> Iter
         yield
         if final:
             return
-        chunk = stream.read(CHUNK)
+        with decode_errors(display):
+            chunk = stream.read(CHUNK)

@@ -166,3 +166,15 @@ def test_streaming_memory_is_flat(tmp_path):
     assert count == n
     # ~25 MB of text went through; the reader holds only buffers and one record.
     assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_corrupt_gzip_is_a_data_error(tmp_path):
+    (tmp_path / "c.en-de.en.gz").write_bytes(b"plain text, not gzip\n")
+    (tmp_path / "c.en-de.de.gz").write_bytes(b"plain text, not gzip\n")
+    with pytest.raises(DataError, match=r"c\.en-de\.en\.gz.*cannot read \(BadGzipFile"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de"))))
+    whole = gzip.compress(b"line one\n" * 1000)
+    (tmp_path / "t.en-de.en.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "t.en-de.de.gz").write_bytes(whole)
+    with pytest.raises(DataError, match=r"t\.en-de\.en\.gz.*cannot read \(EOFError"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "t.en-de"))))

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gzip
 import io
+import os
 import re
 import zipfile
 import zlib
@@ -83,8 +84,9 @@ class SafeZip:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_zip(path: str, mtime_ns: int) -> SafeZip:
-    # Document archives are opened once per process, not once per document.
+def _cached_zip(path: str, mtime_ns: int, pid: int) -> SafeZip:
+    # Archives are opened once per process, not once per document. The pid is
+    # part of the key: a forked worker must not share the parent's file offset.
     return SafeZip(path)
 
 
@@ -95,7 +97,7 @@ def open_zip(path: "str | Path") -> SafeZip:
         mtime = p.stat().st_mtime_ns
     except FileNotFoundError:
         raise MissingResourceError(f"{p}: zip archive does not exist") from None
-    return _cached_zip(str(p), mtime)
+    return _cached_zip(str(p), mtime, os.getpid())
 
 
 @contextlib.contextmanager

@@ -49,12 +49,24 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     """Apply ``key.sub=value`` overrides to a nested dict (in place, returned)."""
     for text in overrides:
         path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[path[-1]] = value
+        node: Any = data
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"override {text!r}: {'.'.join(path[:i])} is a list of {len(node)}; {part!r} is no index in it")
+                if last:
+                    node[int(part)] = value
+                else:
+                    if not isinstance(node[int(part)], (dict, list)):
+                        node[int(part)] = {}
+                    node = node[int(part)]
+            elif last:
+                node[part] = value
+            else:
+                if not isinstance(node.get(part), (dict, list)):
+                    node[part] = {}
+                node = node[part]
     return data
 
 

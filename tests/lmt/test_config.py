@@ -61,3 +61,14 @@ def test_variables_expand(tmp_path, monkeypatch):
     p.write_text("name: t\nrun_dir: ${env:LMT_NOPE_NOT_SET}\n")
     with pytest.raises(ConfigError, match="LMT_NOPE_NOT_SET"):
         load_experiment(p)
+
+
+def test_list_index_overrides():
+    from lmt.config.base import apply_overrides
+
+    data = {"prep": {"corpora": [{"path": "a"}, {"path": "b"}]}}
+    apply_overrides(data, ["prep.corpora.1.path=/x", "prep.num_workers=4", "eval.directions=[en-de, de-en]"])
+    assert data == {"prep": {"corpora": [{"path": "a"}, {"path": "/x"}], "num_workers": 4},
+                    "eval": {"directions": ["en-de", "de-en"]}}
+    with pytest.raises(ConfigError, match="no index"):
+        apply_overrides(data, ["prep.corpora.5.path=/y"])

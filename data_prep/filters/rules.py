@@ -16,7 +16,7 @@ import re
 from typing import Optional
 
 from data_prep.filters.base import Filter, check_range, per_language, register_filter
-from data_prep.filters.unicode_classes import control_class, count, letter_class
+from data_prep.filters.unicode_classes import ControlCounter, count_letters
 from lmt.languages import get_language
 
 
@@ -179,7 +179,7 @@ class SrcEqualsTgtFilter(Filter):
 
 @register_filter
 class ControlCharsFilter(Filter):
-    """Control and non-printing characters (see :func:`control_class`).
+    """Control and non-printing characters (see :class:`ControlCounter`).
 
     Score: ``(src_count, tgt_count)``.
 
@@ -198,19 +198,19 @@ class ControlCharsFilter(Filter):
             raise ValueError(f"allow must be a string of characters, got {allow!r}")
         self.max_count = max_count
         self.allow = allow
-        self._pattern = None
+        self._counter = None
 
     def __getstate__(self):
         # The compiled class is large: rebuild it in the receiving process.
         state = dict(self.__dict__)
-        state["_pattern"] = None
+        state["_counter"] = None
         return state
 
     def score(self, pairs: list[dict]) -> list:
-        if self._pattern is None:
-            self._pattern = control_class(self.allow)
-        pat = self._pattern
-        return [(count(pat, p["src"]), count(pat, p["tgt"])) for p in pairs]
+        if self._counter is None:
+            self._counter = ControlCounter(self.allow)
+        n = self._counter
+        return [(n(p["src"]), n(p["tgt"])) for p in pairs]
 
     def accept(self, score):
         if score[0] > self.max_count:
@@ -302,25 +302,13 @@ class MinLettersFilter(Filter):
         check_range("min_letters", min_letters, 0)
         self.min_share = min_share
         self.min_letters = min_letters
-        self._pattern = None
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_pattern"] = None
-        return state
 
     def score(self, pairs: list[dict]) -> list:
-        if self._pattern is None:
-            self._pattern = letter_class()
-        pat = self._pattern
         out = []
         for p in pairs:
-            row = []
-            for text in (p["src"], p["tgt"]):
-                visible = len(text) - text.count(" ")
-                n = count(pat, text)
-                row.append((n / visible if visible else 0.0, n))
-            out.append((row[0][0], row[1][0], row[0][1], row[1][1]))
+            s_n, s_vis = count_letters(p["src"])
+            t_n, t_vis = count_letters(p["tgt"])
+            out.append((s_n / s_vis if s_vis else 0.0, t_n / t_vis if t_vis else 0.0, s_n, t_n))
         return out
 
     def accept(self, score):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from lmt.errors import DataError, MissingResourceError, UnknownLanguageError
-from lmt.languages import normalize_code
+from lmt.languages import get_language, normalize_code
 
 HOW_TO_GET = (
     "get FLORES-200 from https://github.com/facebookresearch/flores/tree/main/flores200 "
@@ -143,14 +143,19 @@ class FloresSet:
         for root in paths:
             if not root.is_dir():
                 raise MissingResourceError(f"FLORES directory {root} does not exist: {HOW_TO_GET}")
-            found = 0
+            here: dict[str, tuple[int, Path]] = {}
             for raw, path in _candidates(root, split):
                 code = _resolve(raw)
                 if code is None:
                     continue
-                found += 1
+                # Two names for one language in a root (flores.dev.mvf and the
+                # older flores.dev.mn_cn): the canonical or short code wins.
+                rank = 0 if raw in (code, get_language(code).short) else 1
+                if code not in here or rank < here[code][0]:
+                    here[code] = (rank, path)
+            for code, (_, path) in here.items():
                 files.setdefault(code, path)
-            if not found:
+            if not here:
                 raise MissingResourceError(
                     f"FLORES directory {root} has no '{split}' files in a known layout "
                     f"({split}/{{code}}.{split}, {split}/{split}.{{code}}, flores.{split}.{{lang}}, ...): {HOW_TO_GET}"
@@ -201,7 +206,7 @@ class FloresSet:
         if missing:
             raise MissingResourceError(
                 f"FLORES {self.split} lacks {len(missing)} language(s) needed by the directions: "
-                f"{', '.join(missing)} (searched {', '.join(map(str, self.roots))}); {HOW_TO_GET}"
+                f"{', '.join(sorted(missing))} (searched {', '.join(map(str, self.roots))}); {HOW_TO_GET}"
             )
         counts = {lang: len(self.sentences(lang)) for lang in langs}
         if len(set(counts.values())) > 1:

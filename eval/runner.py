@@ -196,7 +196,10 @@ class EvalRun:
         refs = self.flores.sentences(d.tgt)[: self.n]
         srcs = self.flores.sentences(d.src)[: self.n]
         if len(hyps) != len(refs):
-            raise DataError(f"{hyp_file} has {len(hyps)} lines but the reference {self.flores.path(d.tgt)} has {len(refs)} (first {self.n} used)")
+            raise DataError(
+                f"{hyp_file} has {len(hyps)} lines but {len(refs)} are expected "
+                f"(the first {self.n} lines of the reference {self.flores.path(d.tgt)})"
+            )
         sha = _sha(hyp_file)
         old = read_json(path) if path.is_file() else None
         settings_key = content_hash(self.ec.bleu_tokenize, self.ec.flores_spm, self.ec.bootstrap)

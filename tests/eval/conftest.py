@@ -35,9 +35,25 @@ def make_config(tmp_path):
     """Write an experiment YAML with the given eval: section; returns its path."""
 
     def _make(eval_section: dict, name: str = "evaltest", **top) -> str:
-        data = {"name": name, "run_dir": str(tmp_path / "run"), **top, "eval": eval_section}
+        data = {"name": name, "run_dir": str(tmp_path / f"run_{name}"), **top, "eval": eval_section}
         path = tmp_path / f"{name}.yaml"
         path.write_text("# lmt eval " + str(path) + "\n" + yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return str(path)
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def varied_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> str:
+    """A tiny Qwen3 model whose (random) outputs vary by input.
+
+    The shared ``tiny_model_dir`` emits only newlines (cleaned to ``#``); a wider
+    weight initialisation gives distinct outputs, so order and pass checks bite.
+    """
+    from transformers import AutoTokenizer
+
+    from lmt.modeling import build_qwen3_model
+
+    out = tmp_path_factory.mktemp("varied_model")
+    build_qwen3_model(AutoTokenizer.from_pretrained(tiny_tokenizer_dir), out, initializer_range=0.3, seed=1)
+    return str(out)

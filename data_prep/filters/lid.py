@@ -425,18 +425,24 @@ class LidFilter(Filter):
 
     def score(self, pairs: list[dict]) -> list[LidScore]:
         ident = self.identifier
+        n = len(pairs)
         sides = {}
         for side in ("src", "tgt"):
             lang_key = f"{side}_lang"
-            todo = [i for i, p in enumerate(pairs) if ident.can_label(p[lang_key])]
-            skipped = len(pairs) - len(todo)
-            if skipped:
-                for p in pairs:
-                    if not ident.can_label(p[lang_key]):
-                        key = f"{side}_unlabelable_skipped:{p[lang_key]}" if self.unlabelable == "skip" else f"{side}_unlabelable:{p[lang_key]}"
-                        self._notes[key] = self._notes.get(key, 0) + 1
-            labels: list = [None] * len(pairs)
-            probs = [math.nan] * len(pairs)
+            labels: list = [None] * n
+            probs = [math.nan] * n
+            todo = []
+            for i, p in enumerate(pairs):
+                if not ident.can_label(p[lang_key]):
+                    verb = "unlabelable_skipped" if self.unlabelable == "skip" else "unlabelable"
+                    key = f"{side}_{verb}:{p[lang_key]}"
+                    self._notes[key] = self._notes.get(key, 0) + 1
+                elif side == "tgt" and p["tgt"] is p["src"] and sides["src"][0][i] is not None:
+                    # Monolingual text comes as pseudo-pairs with one string
+                    # on both sides: identify it once.
+                    labels[i], probs[i] = sides["src"][0][i], sides["src"][1][i]
+                else:
+                    todo.append(i)
             preds = ident.predict_raw([pairs[i][side] for i in todo], 1)
             for i, res in zip(todo, preds):
                 labels[i], probs[i] = res[0] if res else ("", 0.0)

@@ -182,3 +182,16 @@ def test_flores_labelled_model_by_path(flores_model):
     ky = build_chain(cfg, "eng_Latn", "kir_Cyrl")
     ky.apply([pair("hello", "салам", tl="kir_Cyrl")])
     assert ky.notes == {"lid:tgt_unlabelable_skipped:kir_Cyrl": 1}
+
+
+def test_monolingual_pseudo_pairs_are_identified_once(monkeypatch, parallel_text):
+    f = LidFilter()
+    seen = []
+    real = f.identifier.predict_raw
+    monkeypatch.setattr(f.identifier, "predict_raw", lambda texts, k=1: seen.extend(texts) or real(texts, k))
+    text = parallel_text["rus_Cyrl"][2]
+    mono = {"src_lang": "rus_Cyrl", "tgt_lang": "rus_Cyrl", "src": text, "tgt": text}
+    hello = "".join(["Hello", " my friend"])  # an equal string that is not the same object
+    scores = f.score([mono, pair("Hello my friend", hello, tl="eng_Latn")])
+    assert seen == [text, "Hello my friend", "Hello my friend"]  # equal but distinct: twice
+    assert scores[0].tgt_label == scores[0].src_label == "ru" and scores[0].tgt_prob == scores[0].src_prob

@@ -84,5 +84,15 @@ class Downsampler:
             return True
         if p <= 0.0:
             return False
-        h = xxhash.xxh64_intdigest(f"{direction.src}-{direction.tgt}\x1f{src}\x1f{tgt}".encode("utf-8"), seed=self.seed & 0xFFFFFFFFFFFFFFFF)
-        return h / _SCALE < p
+        return self.draw(self.prefix(direction), src, tgt, self.seed) < p
+
+    @staticmethod
+    def prefix(direction: Direction) -> str:
+        """The direction part of the hashed string."""
+        return f"{direction.src}-{direction.tgt}\x1f"
+
+    @staticmethod
+    def draw(prefix: str, src: str, tgt: str, seed: int) -> float:
+        """The record's uniform draw in [0, 1): a 64-bit hash of direction, source, target."""
+        h = xxhash.xxh64_intdigest(f"{prefix}{src}\x1f{tgt}".encode("utf-8"), seed=seed & 0xFFFFFFFFFFFFFFFF)
+        return h / _SCALE

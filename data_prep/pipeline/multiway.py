@@ -135,6 +135,26 @@ def _to_table(out: dict[str, list]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+class _Sink:
+    """One output direction of a bucket: its settings, counters and columns."""
+
+    __slots__ = ("src", "tgt", "aux", "stats", "out", "_p", "_seed", "_prefix")
+
+    def __init__(self, d: Direction, aux: Optional[str], ds: Downsampler, out: dict, stats: Counter) -> None:
+        self.src, self.tgt, self.aux, self.out, self.stats = d.src, d.tgt, aux, out, stats
+        self._p = ds.ratio_for(d)
+        self._seed = ds.seed
+        self._prefix = ds.prefix(d)
+
+    def keep(self, s: str, t: str) -> bool:
+        p = self._p
+        if p >= 1.0:
+            return True
+        if p <= 0.0:
+            return False
+        return Downsampler.draw(self._prefix, s, t, self._seed) < p
+
+
 def _emit(plan: PrepPlan, cols: dict[str, list], keep: list[int], score_names: list[str], stats: dict) -> dict:
     prep = plan.prep
     via, centres = prep.pivot.via, list(prep.pivot.centres)
@@ -153,34 +173,40 @@ def _emit(plan: PrepPlan, cols: dict[str, list], keep: list[int], score_names: l
             if src_l[i] == via and len(src[i]) >= prep.pivot.min_chars:
                 groups.setdefault(src[i], {}).setdefault(tgt_l[i], i)
 
-    aux_cache: dict[Direction, Optional[str]] = {}
-
-    def aux_lang(d: Direction) -> Optional[str]:
-        if d not in aux_cache:
-            aux_cache[d] = aux_map.aux_language(d.src, d.tgt) if aux_map is not None else None
-        return aux_cache[d]
-
     outputs: dict[Direction, dict[str, list]] = {}
+    sinks: dict[tuple[str, str], Optional[_Sink]] = {}
 
-    def add(d: Direction, s: str, t: str, corp: str, orig: str, group: Optional[dict], pivot_text: Optional[str], scores: dict) -> None:
-        st = stats[str(d)]
+    def sink(a: str, b: str) -> "Optional[_Sink]":
+        # Per-direction settings resolved once per bucket, not per record.
+        try:
+            return sinks[(a, b)]
+        except KeyError:
+            d = Direction(a, b)
+            if not wanted(d):
+                sinks[(a, b)] = None
+                return None
+            aux = aux_map.aux_language(a, b) if aux_map is not None else None
+            out = outputs[d] = {name: [] for name in PARALLEL_SCHEMA.names}
+            for name in score_names:
+                out[name] = []
+            snk = sinks[(a, b)] = _Sink(d, aux, ds, out, stats[str(d)])
+            return snk
+
+    def add(snk: "_Sink", s: str, t: str, corp: str, orig: str, group: Optional[dict], pivot_text: Optional[str], scores: dict) -> None:
+        st = snk.stats
         st["before"] += 1
-        a_lang = aux_lang(d)
+        a_lang = snk.aux
         a_text = None
         if a_lang is not None:
             if a_lang == via and pivot_text is not None:
                 a_text = pivot_text
             elif group is not None and a_lang in group:
                 a_text = tgt[group[a_lang]]
-        if not ds.keep(d, s, t):
+        if not snk.keep(s, t):
             return
-        out = outputs.get(d)
-        if out is None:
-            out = outputs[d] = {name: [] for name in PARALLEL_SCHEMA.names}
-            for name in score_names:
-                out[name] = []
-        out["src_lang"].append(d.src)
-        out["tgt_lang"].append(d.tgt)
+        out = snk.out
+        out["src_lang"].append(snk.src)
+        out["tgt_lang"].append(snk.tgt)
         out["src"].append(s)
         out["tgt"].append(t)
         out["corpus"].append(corp)
@@ -199,14 +225,14 @@ def _emit(plan: PrepPlan, cols: dict[str, list], keep: list[int], score_names: l
         a, b = src_l[i], tgt_l[i]
         group = groups.get(src[i]) if a == via else None
         pivot_text = src[i] if a == via else None
-        fwd_scores = {n: cols[n][i] for n in score_names}
-        rev_scores = {swapped_names[n]: cols[n][i] for n in score_names}
-        d = Direction(a, b)
-        if wanted(d):
-            add(d, src[i], tgt[i], corpus[i], origin[i], group, pivot_text, fwd_scores)
-        d = Direction(b, a)
-        if wanted(d):
-            add(d, tgt[i], src[i], corpus[i], origin[i], group, pivot_text, rev_scores)
+        fwd_scores = {n: cols[n][i] for n in score_names} if score_names else {}
+        rev_scores = {swapped_names[n]: cols[n][i] for n in score_names} if score_names else {}
+        snk = sink(a, b)
+        if snk is not None:
+            add(snk, src[i], tgt[i], corpus[i], origin[i], group, pivot_text, fwd_scores)
+        snk = sink(b, a)
+        if snk is not None:
+            add(snk, tgt[i], src[i], corpus[i], origin[i], group, pivot_text, rev_scores)
         # Pivot: first En-X pair of the group x each centre C present -> C-X.
         if prep.pivot.enabled and group is not None and b not in centres and b != via and group.get(b) == i:
             for c in centres:
@@ -215,10 +241,10 @@ def _emit(plan: PrepPlan, cols: dict[str, list], keep: list[int], score_names: l
                     continue
                 corp = corpus[j] if corpus[j] == corpus[i] else f"{corpus[j]}+{corpus[i]}"
                 orig = f"pivot({origin[j]};{origin[i]})"
-                d = Direction(c, b)
-                if wanted(d):
-                    add(d, tgt[j], tgt[i], corp, orig, group, pivot_text, {})
-                d = Direction(b, c)
-                if wanted(d):
-                    add(d, tgt[i], tgt[j], corp, orig, group, pivot_text, {})
+                snk = sink(c, b)
+                if snk is not None:
+                    add(snk, tgt[j], tgt[i], corp, orig, group, pivot_text, {})
+                snk = sink(b, c)
+                if snk is not None:
+                    add(snk, tgt[i], tgt[j], corp, orig, group, pivot_text, {})
     return outputs

@@ -63,8 +63,10 @@ class _SentenceHandler:
             self.wbuf = None
         elif name == "s" and self.sid is not None:
             # Tokenised documents: tokens are the text; raw ones: collapse whitespace.
-            words = self.tokens if self.tokens else "".join(self.buf).split()
-            self.sents[self.sid] = " ".join(w for w in words if w)
+            if self.tokens:
+                self.sents[self.sid] = " ".join([w for w in self.tokens if w])
+            else:
+                self.sents[self.sid] = " ".join("".join(self.buf).split())
             self.sid = None
 
 
@@ -211,6 +213,7 @@ def read_xces(
     handler = _AlignHandler(parser)
     group: Optional[_Group] = None
     n_links = 0
+    where = align.display
     with align.open() as stream:
         for _ in feed(parser, stream, align.display):
             events, handler.events = handler.events, []
@@ -232,8 +235,8 @@ def read_xces(
                 if not from_ids or not to_ids:
                     counts[UNALIGNED] += 1
                     continue
-                a = _join(store.sentences(group.from_doc), from_ids, group.from_doc, align.display, line)
-                b = _join(store.sentences(group.to_doc), to_ids, group.to_doc, align.display, line)
+                a = _join(store.sentences(group.from_doc), from_ids, group.from_doc, where, line)
+                b = _join(store.sentences(group.to_doc), to_ids, group.to_doc, where, line)
                 if REPLACEMENT in a or REPLACEMENT in b:
                     counts[INVALID_UTF8] += 1
                     continue
@@ -255,7 +258,9 @@ def read_xces(
 
 def _join(sents: dict[str, str], ids: list[str], doc: str, where: str, line: int) -> str:
     try:
-        return " ".join(sents[i] for i in ids)
+        if len(ids) == 1:
+            return sents[ids[0]]
+        return " ".join([sents[i] for i in ids])
     except KeyError as err:
         raise DataError(f"{where}:{line}: sentence id {err.args[0]!r} not found in document {doc!r}") from None
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lmt.config.base import StrictModel
 
@@ -59,6 +59,14 @@ class CorpusSource(StrictModel):
             "such as de.zip, en.zip (default: <lang>.zip or <lang>/ next to the alignment file, else its folder)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _fields_match_format(self) -> "CorpusSource":
+        if self.format in ("tmx", "xces") and (self.src_path or self.tgt_path):
+            raise ValueError(f"src_path/tgt_path are for Moses corpora, not format {self.format!r}")
+        if self.format in ("moses", "tmx") and self.docs is not None:
+            raise ValueError(f"docs is for XCES corpora, not format {self.format!r}")
+        return self
 
     def doc_roots(self) -> list[str]:
         """``docs`` as a list (empty when unset)."""

@@ -81,3 +81,16 @@ def test_discover_errors(tmp_path):
     zip_with_member(tmp_path / "bad" / "de-en.txt.zip", "../c.de-en.de")
     with pytest.raises(DataError, match=r"de-en\.txt\.zip: unsafe member path '\.\./c\.de-en\.de'"):
         discover(tmp_path / "bad")
+
+
+def test_corpus_source_config_errors(tmp_path):
+    from lmt.config import validate_config
+    from lmt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"corpora\.yaml: srcpath: unknown key"):
+        validate_config(CorpusSource, {"path": "x", "srcpath": "y"}, "corpora.yaml")
+    with pytest.raises(ConfigError, match="src_path/tgt_path are for Moses corpora, not format 'tmx'"):
+        validate_config(CorpusSource, {"path": "x.tmx", "format": "tmx", "src_path": "a"}, "c.yaml")
+    with pytest.raises(ConfigError, match="docs is for XCES corpora"):
+        validate_config(CorpusSource, {"path": "x", "format": "moses", "docs": "d"}, "c.yaml")
+    assert CorpusSource(path="a.xml", docs=["d.zip", "e.zip"]).doc_roots() == ["d.zip", "e.zip"]

@@ -16,6 +16,10 @@ stream made of one seeded permutation of the packed rows per epoch
 of that window. The order is a pure function of (seed, step), so a run resumed
 from the checkpoint after step ``s`` sees exactly the rows the uninterrupted
 run would have seen.
+
+Fault injection: ``LMT_FAULT_KILL_AFTER_STEP=N`` makes every rank kill itself
+with SIGKILL right after optimizer step ``N`` (the kill-and-resume test uses it
+to die at a known point between checkpoints).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -259,6 +264,7 @@ def run_training(
             _rotate(ckpt_dir, stage.save_total_limit)
         dist.barrier()
 
+    fault_step = int(os.environ.get("LMT_FAULT_KILL_AFTER_STEP", "0") or 0)
     history: list[dict] = []
     state_file = out_dir / "train_state.json"
     if start and state_file.is_file():
@@ -271,6 +277,7 @@ def run_training(
         if step_tokens == 0:
             raise DataError(f"step {step}: no loss tokens in the global batch")
         scale = world * ga / step_tokens
+        lr = engine.get_lr()[0]  # the rate this step uses (the scheduler moves on in engine.step)
         local_loss = torch.zeros((), dtype=torch.float64)
         for micro in range(ga):
             idx = order.micro_rows(rows, micro, rank)
@@ -293,7 +300,6 @@ def run_training(
             t = torch.tensor([loss_acc], dtype=torch.float64)
             dist.all_reduce(t)
             loss = float(t.item()) / tok_acc
-            lr = engine.get_lr()[0]
             dt = max(1e-9, time.time() - t_log)
             entry = {"step": done, "loss": loss, "lr": lr, "tokens_per_s": tokens_log / dt}
             history.append(entry)
@@ -308,6 +314,10 @@ def run_training(
             save_checkpoint(done)
             if rank == 0:
                 write_json_atomic(state_file, {"step": done, "total_steps": total_steps, "data_key": data.key, "history": history})
+        if fault_step == done:
+            # Fault injection for the kill-and-resume test: die like `kill -9`
+            # would (no cleanup, no final save) on every rank.
+            os.kill(os.getpid(), signal.SIGKILL)
     final = out_dir / FINAL
     save_hf_model(engine, tokenizer, final)
     summary = {

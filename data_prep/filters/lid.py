@@ -220,6 +220,11 @@ class LanguageIdentifier:
             ``{"cmn_Hani": ["zho_Hans", "zho_Hant"]}`` for GlotLID).
         max_chars: texts are cut to this many characters before prediction
             (the label is settled long before; long texts only cost time).
+        cache_size: remember the top-1 prediction of up to this many distinct
+            texts per process (0: off). Worth it when the same sentences recur
+            across corpora, e.g. the English side of multi-way En-X corpora;
+            the cache is cleared when full, so memory stays bounded
+            (about 100 bytes per entry: texts are keyed by hash).
 
     Picklable: the model is loaded on first use in each process.
     """
@@ -230,6 +235,7 @@ class LanguageIdentifier:
         labels: str = "auto",
         extra_labels: Optional[dict[str, Sequence[str]]] = None,
         max_chars: int = 1000,
+        cache_size: int = 0,
     ):
         if labels not in ("auto", "iso", "flores"):
             raise ValueError(f"labels must be auto, iso or flores, got {labels!r}")
@@ -237,12 +243,14 @@ class LanguageIdentifier:
         self.labels = labels
         self.extra_labels = {str(k): list(v) for k, v in (extra_labels or {}).items()}
         self.max_chars = int(max_chars)
+        self.cache_size = int(cache_size)
         self._codes: dict[str, tuple[str, ...]] = {}
         self._labelable: dict[str, bool] = {}
+        self._cache: dict[int, list] = {}
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_codes"], state["_labelable"] = {}, {}
+        state["_codes"], state["_labelable"], state["_cache"] = {}, {}, {}
         return state
 
     @property
@@ -286,17 +294,29 @@ class LanguageIdentifier:
         predict = self.model.f.predict
         cut = self.max_chars
         prefix = len(LABEL_PREFIX)
+        cache = self._cache if self.cache_size and k == 1 else None
         out = []
         for text in texts:
             if len(text) > cut:
                 text = text[:cut]
+            if cache is not None:
+                key = hash(text)
+                hit = cache.get(key)
+                if hit is not None:
+                    out.append(hit)
+                    continue
             if "\n" in text:
                 text = text.replace("\n", " ")
             try:
                 res = predict(text + "\n", k, 0.0, "replace")
             except UnicodeError:  # lone surrogates cannot be encoded to UTF-8
                 res = predict(text.encode("utf-8", "replace").decode("utf-8") + "\n", k, 0.0, "replace")
-            out.append([(lab[prefix:], min(prob, 1.0)) for prob, lab in res])
+            row = [(lab[prefix:], min(prob, 1.0)) for prob, lab in res]
+            if cache is not None:
+                if len(cache) >= self.cache_size:
+                    cache.clear()
+                cache[key] = row
+            out.append(row)
         return out
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
@@ -353,6 +373,8 @@ class LidFilter(Filter):
             over :data:`DEFAULT_CONFUSABLES` (``[]`` removes a default).
         unlabelable: ``skip`` (accept that side, count it) or ``drop``.
         max_chars: characters of each text given to the model.
+        cache_size: distinct texts whose prediction is remembered per process
+            (see :class:`LanguageIdentifier`; 0: off).
     """
 
     name = "lid"
@@ -371,9 +393,12 @@ class LidFilter(Filter):
         confusables: Optional[dict] = None,
         unlabelable: str = "skip",
         max_chars: int = 1000,
+        cache_size: int = 0,
     ):
         for key, value in (("threshold", threshold), ("src_threshold", src_threshold), ("tgt_threshold", tgt_threshold)):
             check_range(key, value, 0.0, 1.0, allow_none=True)
+        check_range("max_chars", max_chars, 1)
+        check_range("cache_size", cache_size, 0)
         tiers = dict(DEFAULT_TIER_THRESHOLDS)
         for tier, value in (tier_thresholds or {}).items():
             if tier not in DEFAULT_TIER_THRESHOLDS:
@@ -390,7 +415,7 @@ class LidFilter(Filter):
                 conf[normalize_code(code)] = tuple(normalize_code(c) for c in others)
             except UnknownLanguageError as err:
                 raise ValueError(f"confusables.{code}: {err}") from None
-        self.identifier = LanguageIdentifier(model_path, labels, extra_labels, max_chars)
+        self.identifier = LanguageIdentifier(model_path, labels, extra_labels, max_chars, cache_size)
         self.threshold, self.src_threshold, self.tgt_threshold = threshold, src_threshold, tgt_threshold
         self.tier_thresholds = tiers
         self.confusables = conf

@@ -195,3 +195,24 @@ def test_monolingual_pseudo_pairs_are_identified_once(monkeypatch, parallel_text
     scores = f.score([mono, pair("Hello my friend", hello, tl="eng_Latn")])
     assert seen == [text, "Hello my friend", "Hello my friend"]  # equal but distinct: twice
     assert scores[0].tgt_label == scores[0].src_label == "ru" and scores[0].tgt_prob == scores[0].src_prob
+
+
+def test_prediction_cache_gives_the_same_answers_with_fewer_model_calls(parallel_text, monkeypatch):
+    texts = parallel_text["deu_Latn"] * 3 + parallel_text["fra_Latn"]
+    expected = LanguageIdentifier().predict_raw(texts)
+    cached = LanguageIdentifier(cache_size=10)
+    calls = []
+
+    class Spy:
+        def __init__(self, f):
+            self.f = f
+
+        def predict(self, *args):
+            calls.append(args[0])
+            return self.f.predict(*args)
+
+    spy = type("Model", (), {"f": Spy(cached.model.f)})()
+    monkeypatch.setitem(lid_mod._MODELS, cached.model_path, spy)
+    assert cached.predict_raw(texts) == expected
+    # 8 German texts, then 2 more before the cache filled at 10 and was cleared.
+    assert len(calls) == 8 + 8 and len(cached._cache) == 6

@@ -7,12 +7,19 @@ the lowest index in the blocked engine (deterministic).
 
 Engines:
 
-* ``blocked`` (numpy): the similarity matrix is computed one
-  ``block_size x block_size`` tile at a time while a running best per query is
-  kept, so memory is the embeddings plus one tile (64 MiB at 4096), whatever N.
+* ``blocked``: the similarity matrix is computed one ``block_size x block_size``
+  tile at a time while a running best per query is kept, so memory is the
+  embeddings plus one tile (64 MiB at 4096), whatever N. numpy on CPU; torch on
+  ``device`` when one is given (``cuda``: the GPU does the tiles).
 * ``faiss`` (optional extra ``lmt[faiss]``): exact inner-product search
-  (``IndexFlatIP``, itself blocked inside faiss) for the two best hits; the
-  first hit that is not ``i`` is kept. Faster at millions of rows.
+  (``IndexFlatIP``) for the two best hits; the first hit that is not ``i`` is
+  kept.
+
+``auto`` picks ``blocked`` (on the GPU when CUDA is available). It does not pick
+faiss even when installed: on CPU, faiss-cpu 1.9 measured 3x slower than the
+numpy tiles and its index holds a second copy of the embeddings (at 1M x 256:
+search memory 996 MB vs 135 MB, 105 s vs 36 s for 4096 queries, one thread; see
+``benchmarks/README.md``). Ask for ``faiss`` explicitly, e.g. with a GPU build.
 
 Both take a query range (``start``, ``stop``) so a cluster engine can split one
 large search into independent shards of queries.
@@ -28,11 +35,20 @@ from lmt.errors import ConfigError, DataError
 from lmt.log import progress
 
 
-def l2_normalize(emb: np.ndarray) -> np.ndarray:
-    """Row-normalised float32 copy (all-zero rows stay zero)."""
-    emb = np.asarray(emb, dtype=np.float32)
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.maximum(norms, 1e-12)
+def l2_normalize(emb: np.ndarray, inplace: bool = False, block: int = 65536) -> np.ndarray:
+    """Row-normalised float32 embeddings (all-zero rows stay zero).
+
+    Works in row blocks so temporaries stay small; ``inplace=True`` reuses a
+    float32 C-contiguous input instead of copying it (half the peak memory).
+    """
+    if inplace and isinstance(emb, np.ndarray) and emb.dtype == np.float32 and emb.flags.c_contiguous:
+        out = emb
+    else:
+        out = np.array(emb, dtype=np.float32, order="C")
+    for s in range(0, len(out), block):
+        part = out[s : s + block]
+        part /= np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)[:, None]
+    return out
 
 
 def have_faiss() -> bool:
@@ -51,6 +67,7 @@ def nearest_neighbors(
     start: int = 0,
     stop: Optional[int] = None,
     normalized: bool = False,
+    device: Optional[str] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Most similar other row for each query row ``start <= i < stop``.
 
@@ -60,6 +77,8 @@ def nearest_neighbors(
         block_size: tile size of the blocked engine.
         start, stop: query rows to answer (default all).
         normalized: ``emb`` is already L2-normalised float32 (skip the copy).
+        device: run the blocked tiles with torch on this device (``cuda``,
+            ``cpu``); default numpy. ``auto`` uses ``cuda`` when available.
 
     Returns:
         ``(neighbor, similarity)``: int64 and float32 arrays of length ``stop - start``.
@@ -74,13 +93,19 @@ def nearest_neighbors(
     stop = n if stop is None else min(stop, n)
     x = np.ascontiguousarray(emb, dtype=np.float32) if normalized else l2_normalize(emb)
     if engine == "auto":
-        engine = "faiss" if have_faiss() else "blocked"
+        engine = "blocked"
+        if device is None:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else None
     if engine == "faiss":
         if not have_faiss():
             raise ConfigError("select.miwv.retrieval: faiss is not installed (pip install 'lmt[faiss]' or use 'blocked')")
         return _faiss_search(x, start, stop)
     if engine != "blocked":
         raise ConfigError(f"select.miwv.retrieval: unknown engine {engine!r}; use auto, blocked or faiss")
+    if device is not None:
+        return _blocked_search_torch(x, start, stop, block_size, device)
     return _blocked_search(x, start, stop, block_size)
 
 
@@ -109,6 +134,33 @@ def _blocked_search(x: np.ndarray, start: int, stop: int, block: int) -> tuple[n
             b_sim[better] = val[better]
             b_idx[better] = arg[better] + ks
     return best_idx, best_sim
+
+
+def _blocked_search_torch(x: np.ndarray, start: int, stop: int, block: int, device: str) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    n = len(x)
+    keys = torch.from_numpy(x).to(device)
+    best_idx = torch.full((stop - start,), -1, dtype=torch.long, device=device)
+    best_sim = torch.full((stop - start,), float("-inf"), dtype=torch.float32, device=device)
+    q_starts = range(start, stop, block)
+    for qs in progress(q_starts, desc="neighbours", total=len(q_starts), unit="block"):
+        qe = min(qs + block, stop)
+        q = keys[qs:qe]
+        b_idx, b_sim = best_idx[qs - start : qe - start], best_sim[qs - start : qe - start]
+        for ks in range(0, n, block):
+            ke = min(ks + block, n)
+            sim = q @ keys[ks:ke].T
+            lo, hi = max(qs, ks), min(qe, ke)
+            if lo < hi:
+                own = torch.arange(lo, hi, device=device)
+                sim[own - qs, own - ks] = float("-inf")
+            # torch.max returns the first maximal index on ties, like numpy's argmax.
+            val, arg = sim.max(dim=1)
+            better = val > b_sim
+            b_sim[better] = val[better]
+            b_idx[better] = arg[better] + ks
+    return best_idx.cpu().numpy(), best_sim.cpu().numpy()
 
 
 def _faiss_search(x: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

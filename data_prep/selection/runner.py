@@ -137,7 +137,15 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
 
     nb_cache = ChunkCache(cache_root / "miwv_neighbors", content_hash(emb_key, "nb"), sel.overwrite)
     if not nb_cache.has("neighbors"):
-        nb, sim = nearest_neighbors(emb, engine=m.retrieval, block_size=m.block_size)
+        from data_prep.selection.retrieval import l2_normalize
+
+        nb, sim = nearest_neighbors(
+            l2_normalize(emb, inplace=True),
+            m.retrieval,
+            m.block_size,
+            normalized=True,
+            device=device if device.startswith("cuda") else None,
+        )
         nb_cache.save("neighbors", neighbor=nb, similarity=sim)
     neighbors = nb_cache.load("neighbors")["neighbor"]
 

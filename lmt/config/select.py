@@ -40,7 +40,7 @@ class MiwvConfig(StrictModel):
     batch_size: int = Field(8, ge=1, description="samples per forward pass (loss and embeddings)")
     max_length: int = Field(1024, ge=8, description="tokens per sequence; longer ones lose their oldest prompt tokens")
     retrieval: Literal["auto", "blocked", "faiss"] = Field(
-        "auto", description="nearest-neighbour engine: auto = faiss when installed, else blocked matrix search"
+        "auto", description="nearest-neighbour engine: auto = blocked tiles (on the GPU when available); faiss on request"
     )
     block_size: int = Field(4096, ge=1, description="query/key block size of the blocked search (memory ~ block^2)")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("float32", description="model dtype")

@@ -88,7 +88,7 @@ def test_miwv_equals_hand_computation(tiny_model_dir, parallel_text):
     assert np.all(np.isfinite(miwv)) and len(set(np.round(miwv, 6))) > 1
 
 
-@pytest.mark.parametrize("engine", ["blocked", "faiss"])
+@pytest.mark.parametrize("engine", ["blocked", "torch", "faiss"])
 def test_retrieval_never_returns_the_sample_itself(engine):
     if engine == "faiss" and not have_faiss():
         pytest.skip("faiss not installed")
@@ -96,7 +96,10 @@ def test_retrieval_never_returns_the_sample_itself(engine):
     emb = rng.normal(size=(50, 16)).astype(np.float32)
     emb[10] = emb[3]  # exact duplicates: each other's neighbour, never themselves
     emb[30] = emb[31] = emb[32] = emb[7] * 2.0  # same direction, other scale
-    nb, sim = nearest_neighbors(emb, engine=engine, block_size=7)
+    if engine == "torch":  # the tiles on a torch device (cuda in production)
+        nb, sim = nearest_neighbors(emb, engine="blocked", block_size=7, device="cpu")
+    else:
+        nb, sim = nearest_neighbors(emb, engine=engine, block_size=7)
     assert np.all(nb != np.arange(50))
     assert nb[3] == 10 and nb[10] == 3
     assert {nb[7], nb[30], nb[31], nb[32]} <= {7, 30, 31, 32}
@@ -106,7 +109,7 @@ def test_retrieval_never_returns_the_sample_itself(engine):
     # The returned neighbour really attains the maximum cosine.
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     np.testing.assert_allclose((unit * unit[nb]).sum(1), ref_sim, atol=1e-5)
-    if engine == "blocked":  # deterministic ties: lowest index, like argmax over the full matrix
+    if engine != "faiss":  # deterministic ties: lowest index, like argmax over the full matrix
         np.testing.assert_array_equal(nb, ref_nb)
 
 
@@ -116,6 +119,8 @@ def test_retrieval_all_identical_ties_to_lowest_other_index():
     assert nb.tolist() == [1, 0, 0, 0, 0, 0]
     part, _ = nearest_neighbors(emb, engine="blocked", block_size=2, start=2, stop=5)
     assert part.tolist() == [0, 0, 0]
+    nb_t, _ = nearest_neighbors(emb, engine="blocked", block_size=4, device="cpu")
+    assert nb_t.tolist() == [1, 0, 0, 0, 0, 0]
     with pytest.raises(DataError, match="at least 2"):
         nearest_neighbors(emb[:1])
 

@@ -1,0 +1,99 @@
+"""Bad input fails before any training: `lmt train` checks and recipe preflight."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from lmt.config import load_experiment
+from lmt.errors import ConfigError, DataError, MissingResourceError
+from lmt.training.stage import preflight
+from tests.recipes.prepdata import write_prep_output
+
+
+@pytest.fixture()
+def run(tmp_path, parallel_text, tiny_model_dir):
+    write_prep_output(tmp_path / "run" / "data" / "prep", parallel_text)
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(
+        f"name: t\nrun_dir: {tmp_path / 'run'}\ntrain:\n  model: {{path: {tiny_model_dir}}}\n"
+        "  sft: {max_length: 256}\n  cpt: {max_length: 256, enabled: false}\n"
+    )
+    return tmp_path, cfg
+
+
+def test_good_config_passes(run):
+    tmp, cfg = run
+    paths = preflight(load_experiment(cfg), "sft")
+    assert paths.data_dir == tmp / "run" / "data" / "prep"
+    assert paths.ds_config.name == "zero2.json"
+    assert paths.out_dir == tmp / "run" / "checkpoints" / "sft"
+
+
+def test_missing_and_empty_prep_output(run):
+    tmp, cfg = run
+    shutil.rmtree(tmp / "run" / "data" / "prep" / "parallel")
+    with pytest.raises(DataError, match="no parallel Parquet shards"):
+        preflight(load_experiment(cfg), "sft")
+    shutil.rmtree(tmp / "run" / "data")
+    with pytest.raises(MissingResourceError, match="run `lmt prep"):
+        preflight(load_experiment(cfg), "sft")
+
+
+def test_model_path_missing(run):
+    tmp, cfg = run
+    with pytest.raises(MissingResourceError, match="nope.*does not exist"):
+        preflight(load_experiment(cfg, [f"train.model.path={tmp}/nope"]), "sft")
+    # SFT after an enabled CPT stage that has not run
+    with pytest.raises(MissingResourceError, match="run `lmt train cpt` first"):
+        preflight(load_experiment(cfg, ["train.cpt.enabled=true"]), "sft")
+
+
+def test_bad_deepspeed_json(run):
+    tmp, cfg = run
+    bad = tmp / "ds.json"
+    bad.write_text('{"zero_optimization": {"stage": 2}\n"x": 1}')
+    with pytest.raises(ConfigError, match=r"ds\.json:2:.*not valid JSON"):
+        preflight(load_experiment(cfg, [f"train.sft.deepspeed={bad}"]), "sft")
+
+
+def test_sequence_longer_than_model(run):
+    tmp, cfg = run
+    with pytest.raises(ConfigError, match="max_length=4096 exceeds the model's max_position_embeddings=1024"):
+        preflight(load_experiment(cfg, ["train.sft.max_length=4096"]), "sft")
+
+
+def test_bad_aux_map_and_template(run):
+    tmp, cfg = run
+    amap = tmp / "aux.yaml"
+    amap.write_text("en_centred:\n  kir_Cyrl: kir_Cyrl\n")
+    with pytest.raises(ConfigError, match="its own auxiliary"):
+        load_experiment(cfg, [f"aux_map={amap}"])
+    amap.write_text("en_centred:\n  kir_Cyrl: xxx_Zzzz\n")
+    with pytest.raises(ConfigError, match="xxx_Zzzz"):
+        load_experiment(cfg, [f"aux_map={amap}"])
+    with pytest.raises(ConfigError, match="unknown prompt template 'fancy'"):
+        preflight(load_experiment(cfg, ["train.sft.template=fancy"]), "sft")
+
+
+def test_unknown_key_is_an_error(run):
+    tmp, cfg = run
+    with pytest.raises(ConfigError, match="train.sft.learning_rat"):
+        load_experiment(cfg, ["train.sft.learning_rat=1"])
+
+
+def test_launcher_fails_before_starting_deepspeed(run, capsys):
+    """`lmt train sft` reports the bad input and never prints a launcher command."""
+    from lmt.cli import main
+
+    tmp, cfg = run
+    status = main(["train", "sft", str(cfg), "train.sft.max_length=4096"])
+    err = capsys.readouterr()
+    assert status == 2 and "exceeds the model's max_position_embeddings" in err.err
+    assert "deepspeed" not in err.out
+    status = main(["train", "sft", str(cfg), "--dry-run"])
+    out = capsys.readouterr().out
+    assert status == 0 and "--num_gpus 1" in out and "recipes/sft.py --config" in out
+    assert json.dumps(str(cfg))[1:-1] in out

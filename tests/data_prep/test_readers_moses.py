@@ -178,3 +178,12 @@ def test_corrupt_gzip_is_a_data_error(tmp_path):
     (tmp_path / "t.en-de.de.gz").write_bytes(whole)
     with pytest.raises(DataError, match=r"t\.en-de\.en\.gz.*cannot read \(EOFError"):
         list(read_corpus(CorpusSource(path=str(tmp_path / "t.en-de"))))
+
+
+def test_only_newline_splits_lines(tmp_path):
+    # A lone CR, U+2028 or U+0085 inside a line must not shift the alignment
+    # (text-mode / str.splitlines readers would split there).
+    (tmp_path / "c.en-de.en").write_bytes("a\rb\nc\u2028d\ne\u0085f\n".encode())
+    (tmp_path / "c.en-de.de").write_bytes(b"1\n2\n3\n")
+    recs = list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de"))))
+    assert [(r["src"], r["tgt"]) for r in recs] == [("a\rb", "1"), ("c\u2028d", "2"), ("e\u0085f", "3")]

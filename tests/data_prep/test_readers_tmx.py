@@ -133,3 +133,10 @@ def test_tmx_empty_and_unknown_lang(tmp_path):
     write_tmx(tmp_path / "u.tmx", [{"en": "A.", "qx": "B."}])
     with pytest.raises(UnknownLanguageError, match=r"u\.tmx:5: unknown xml:lang 'qx'"):
         list(read_corpus(CorpusSource(path=str(tmp_path / "u.tmx"))))
+
+
+def test_tmx_utf16_declared_encoding(tmp_path):
+    data = tmx_bytes([{"en": "Hello.", "ru": "Привет."}]).decode("utf-8").replace('encoding="utf-8"', 'encoding="UTF-16"')
+    (tmp_path / "c.en-ru.tmx").write_bytes(data.encode("utf-16"))
+    (rec,) = read_corpus(CorpusSource(path=str(tmp_path / "c.en-ru.tmx")))
+    assert (rec["src_lang"], rec["tgt_lang"], rec["src"], rec["tgt"]) == ("eng_Latn", "rus_Cyrl", "Hello.", "Привет.")

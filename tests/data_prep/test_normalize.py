@@ -53,3 +53,13 @@ def test_dedup_key_keeps_distinct_sentences_apart():
     assert dedup_key("The cat sleeps.") != dedup_key("The cat slept.")
     assert dedup_key("Кошка спит.") == "кошкаспит"
     assert dedup_key("12, 34!") == ""
+
+
+def test_dedup_key_ascii_fast_path_matches_unicode_path():
+    import unicodedata
+
+    from data_prep.normalize import _KEY_TABLE
+
+    ascii_text = "".join(map(chr, range(128)))
+    slow = unicodedata.normalize("NFKC", ascii_text).casefold().translate(_KEY_TABLE)
+    assert dedup_key(ascii_text) == slow == "abcdefghijklmnopqrstuvwxyz" * 2

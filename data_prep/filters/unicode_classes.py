@@ -90,5 +90,6 @@ def count_letters(text: str) -> tuple[int, int]:
     other than the ASCII space."""
     visible = len(text) - text.count(" ")
     found = _nonletter_pattern().findall(text)
-    nonletters = sum(1 for ch in found if ch < "\U00010000" or not is_letter(ch))
-    return visible - nonletters, visible
+    if found and max(found) >= "\U00010000":
+        return visible - sum(1 for ch in found if ch < "\U00010000" or not is_letter(ch)), visible
+    return visible - len(found), visible

@@ -298,3 +298,12 @@ def test_chain_pickles_small_and_decides_the_same():
     got = clone.apply([dict(p) for p in pairs])
     assert got == expected
     assert [p.get("drop_reason") for p in got[1]] == ["src_equals_tgt:identical", "lid:tgt_wrong_lang"]
+
+
+def test_characters_beyond_the_bmp_are_classified():
+    gothic = "\U00010330\U00010331\U00010332"  # Gothic letters (astral, category Lo)
+    emoji = "\U0001F600\U0001F600\U0001F600\U0001F600"  # symbols, not letters
+    tag = "\U000E0001"  # LANGUAGE TAG: format character (Cf)
+    scores = MinLettersFilter().score([pair(gothic, "abc " + emoji)])
+    assert scores[0] == (1.0, 3 / 7, 3, 3)
+    assert ControlCharsFilter().score([pair(emoji, "x" + tag)]) == [(0, 1)]

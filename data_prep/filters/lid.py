@@ -29,7 +29,6 @@ label at all (``mvf_Mong`` under lid.176) is skipped on that side and counted
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
@@ -144,39 +143,43 @@ def load_fasttext(path: str) -> Any:
 def read_fasttext_labels(path: str) -> Optional[tuple[str, ...]]:
     """The labels a fastText model can predict, read from its dictionary.
 
-    ``fasttext-predict`` has no ``get_labels``, so the dictionary section of
-    the file is parsed: header, args, then ``size`` entries (words first,
-    labels last), each a NUL-terminated string, an int64 count and an int8
-    type. Returns ``None`` when the file does not look like a fastText model
-    (the caller then treats every language as labelable).
+    ``fasttext-predict`` has no ``get_labels``, so the file is read: after the
+    header and args comes the dictionary (``size``, ``nwords``, ``nlabels``,
+    then NUL-terminated entries, words first and the ``nlabels`` labels last),
+    then the matrices. Labels all start with ``__label__``, so the dictionary
+    is scanned for them in 4 MiB blocks until ``nlabels`` are found, which
+    stops long before the weights of a GlotLID-sized model. Returns ``None``
+    when the file does not look like a fastText model (the caller then treats
+    every language as labelable).
     """
     if path in _LABELS:
         return _LABELS[path]
     labels: Optional[tuple[str, ...]] = None
+    pattern = re.compile(re.escape(LABEL_PREFIX.encode()) + rb"([^\x00]*)\x00")
     try:
-        with open(path, "rb") as raw:
-            f = io.BufferedReader(raw, buffer_size=1 << 20)
+        with open(path, "rb") as f:
             magic, _version = struct.unpack("<ii", f.read(8))
-            if magic == _FASTTEXT_MAGIC:
-                f.read(12 * 4 + 8)  # args: 12 int32 + the double "t"
-                size, _nwords, _nlabels = struct.unpack("<iii", f.read(12))
-                f.read(16)  # ntokens, pruneidx_size
-                found = []
-                buf = b""
-                pos = 0
-                for _ in range(size):
-                    end = buf.find(b"\x00", pos)
-                    while end < 0 or end + 10 > len(buf):
-                        chunk = f.read(1 << 20)
-                        if not chunk:
-                            raise ValueError("truncated dictionary")
-                        buf = buf[pos:] + chunk
-                        pos = 0
-                        end = buf.find(b"\x00", pos)
-                    if buf[end + 9] == 1:
-                        found.append(buf[pos:end].decode("utf-8", "replace"))
-                    pos = end + 10
-                labels = tuple(lab[len(LABEL_PREFIX):] if lab.startswith(LABEL_PREFIX) else lab for lab in found)
+            if magic != _FASTTEXT_MAGIC:
+                raise ValueError("not a fastText model (bad magic number)")
+            f.read(12 * 4 + 8)  # args: 12 int32 + the double "t"
+            _size, _nwords, nlabels = struct.unpack("<iii", f.read(12))
+            f.read(16)  # ntokens, pruneidx_size
+            found: list[str] = []
+            buf = b""
+            while len(found) < nlabels:
+                block = f.read(1 << 22)
+                if not block:
+                    raise ValueError(f"found {len(found)} of {nlabels} labels before the end of the file")
+                buf += block
+                end = 0
+                for m in pattern.finditer(buf):
+                    found.append(m.group(1).decode("utf-8", "replace"))
+                    end = m.end()
+                    if len(found) == nlabels:
+                        break
+                # Keep the tail: a label may straddle two blocks.
+                buf = buf[max(end, len(buf) - 4096):]
+            labels = tuple(found)
     except (OSError, ValueError, struct.error) as err:
         log.warning("could not read the label list of %s (%s); assuming it can label every language", path, err)
         labels = None

@@ -11,8 +11,11 @@ call); ``accept`` gives the same decision for one score, for re-tuning.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import sys
+import unicodedata
 from typing import Optional
 
 from data_prep.filters.base import Filter, check_range, per_language, register_filter
@@ -239,15 +242,28 @@ class ControlCharsFilter(Filter):
 # Separators are dropped before comparing, so "1,000.5", "1.000,5" and
 # "1 000,5" all read as 10005 and decimal-comma languages agree with English.
 _NUMBER = re.compile(r"\d+(?:[.,'\u00a0\u202f ]\d+)*")
-_SEPARATORS = str.maketrans("", "", ".,'\u00a0\u202f ")
+_SEPARATORS = ".,'\u00a0\u202f "
+
+
+@functools.lru_cache(maxsize=1)
+def _digit_table() -> dict:
+    """Every decimal digit (Arabic-Indic, Devanagari, fullwidth...) -> ASCII;
+    separators -> deleted."""
+    table: dict = {ord(c): None for c in _SEPARATORS}
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        if ch.isdecimal() and not ("0" <= ch <= "9"):
+            table[cp] = str(unicodedata.decimal(ch))
+    return table
 
 
 def _numbers(text: str) -> frozenset:
     found = _NUMBER.findall(text)
     if not found:
         return frozenset()
-    # int() reads digits of any script (Arabic-Indic, Devanagari...).
-    return frozenset(int(n.translate(_SEPARATORS)) for n in found)
+    # Compare as canonical digit strings (not int(): no limit on length).
+    table = _digit_table()
+    return frozenset(n.translate(table).lstrip("0") or "0" for n in found)
 
 
 @register_filter

@@ -100,10 +100,11 @@ def test_numbers_compared_by_value_across_separators_and_scripts():
         pair("3 apples", "٣ تفاحات", tl="arb_Arab"),  # Arabic-Indic digit three
         pair("No numbers here.", "Keine Zahlen."),
         pair("1995 and 2001", "1995"),
+        pair("Code 007 and " + "9" * 5000, "Kode 7 und " + "9" * 5000),  # no int() digit limit
     ]
     scores = f.score(pairs)
     assert scores[0] == (1.0, 2, 2) and scores[2] == (0.0, 1, 1) and scores[6] == (0.5, 2, 1)
-    assert run(f, pairs) == [None, None, "mismatch", None, None, None, "mismatch"]
+    assert run(f, pairs) == [None, None, "mismatch", None, None, None, "mismatch", None]
     assert run(NumbersFilter(ignore_one_sided=False), pairs[3:4]) == ["mismatch"]
     assert run(NumbersFilter(min_agreement=0.5), pairs[6:7]) == [None]
 
@@ -307,3 +308,20 @@ def test_characters_beyond_the_bmp_are_classified():
     scores = MinLettersFilter().score([pair(gothic, "abc " + emoji)])
     assert scores[0] == (1.0, 3 / 7, 3, 3)
     assert ControlCharsFilter().score([pair(emoji, "x" + tag)]) == [(0, 1)]
+
+
+def test_command_line_overrides_reach_every_level(tmp_path):
+    from lmt.config.base import load_config
+
+    path = tmp_path / "filters.yaml"
+    path.write_text("defaults:\n  length_ratio: {max_ratio: 3.0}\n  lid:\n", encoding="utf-8")
+    cfg = load_config(
+        FiltersConfig,
+        path,
+        ["defaults.length_ratio.max_ratio=2.5", "per_language.ky.lid.threshold=0.3", "per_corpus.Subs.lid=false"],
+    )
+    assert params(cfg, "eng_Latn", "deu_Latn") == {"length_ratio": {"max_ratio": 2.5}, "lid": {}}
+    assert params(cfg, "eng_Latn", "kir_Cyrl")["lid"] == {"tgt_threshold": 0.3}
+    assert "lid" not in params(cfg, "eng_Latn", "kir_Cyrl", "Subs")
+    with pytest.raises(ConfigError, match=r"filters\.yaml: ordr: unknown key"):
+        load_config(FiltersConfig, path, ["ordr=cost"])

@@ -9,7 +9,7 @@ Untrusted XML is parsed with these guarantees:
 * a DOCTYPE without entity declarations is accepted (TMX files often name
   ``tmx14.dtd``);
 * malformed XML raises :class:`DataError` with file, line and column;
-* input is fed in 256 KiB chunks and handlers keep only what the caller needs,
+* input is fed in 64 KiB chunks and handlers keep only what the caller needs,
   so memory does not depend on file size.
 
 Bytes that are not UTF-8 are decoded to U+FFFD (documents declaring another
@@ -27,7 +27,7 @@ from xml.parsers import expat
 from data_prep.readers.files import decode_errors
 from lmt.errors import DataError
 
-CHUNK = 1 << 18
+CHUNK = 1 << 16
 REPLACEMENT = "\ufffd"
 _DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 

@@ -140,3 +140,26 @@ def test_tmx_utf16_declared_encoding(tmp_path):
     (tmp_path / "c.en-ru.tmx").write_bytes(data.encode("utf-16"))
     (rec,) = read_corpus(CorpusSource(path=str(tmp_path / "c.en-ru.tmx")))
     assert (rec["src_lang"], rec["tgt_lang"], rec["src"], rec["tgt"]) == ("eng_Latn", "rus_Cyrl", "Hello.", "Привет.")
+
+
+def _tmx_peak(path) -> tuple[int, int]:
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in read_corpus(CorpusSource(path=str(path))))
+        return n, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_tmx_streaming_memory_is_flat(tmp_path):
+    def units(k):
+        return [{"en": f"English sentence number {i} in a long file.", "de": f"Deutscher Satz Nummer {i}."} for i in range(k)]
+
+    small = write_tmx(tmp_path / "small.en-de.tmx", units(2_000))
+    big = write_tmx(tmp_path / "big.en-de.tmx", units(16_000))
+    assert big.stat().st_size > 1.5 * 2**20
+    (n_small, peak_small), (n_big, peak_big) = _tmx_peak(small), _tmx_peak(big)
+    assert (n_small, n_big) == (2_000, 16_000)
+    # 8x the input, same working set (one 64 KiB chunk of units at a time).
+    assert peak_big < 1.3 * peak_small + 256 * 2**10, (peak_small, peak_big)
+    assert peak_big < 2 * 2**20, f"peak {peak_big / 2**20:.1f} MiB"

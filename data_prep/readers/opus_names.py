@@ -12,13 +12,14 @@ language codes (``zh_cn``, ``pt_br``, ``nb``) resolve through
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from pathlib import Path
 from typing import Optional
 
 from lmt.errors import UnknownLanguageError
-from lmt.languages import normalize_code
+from lmt.languages import get_language, normalize_code
 
 # Folder names in OPUS download trees that are not the corpus name.
 _NOT_CORPUS = re.compile(r"^(xml|raw|moses|tmx|parsed|mono|smt|dic|freq|alignments?|v?\d[\w.\-]*|latest|data|download\w*)$", re.I)
@@ -28,8 +29,28 @@ _OPUS_GET = re.compile(r"^(?P<corpus>.+?)_(?P<version>v?[\w.\-]+?|latest)_(?P<fm
 
 @functools.lru_cache(maxsize=4096)
 def flores(code: str) -> str:
-    """FLORES code of an OPUS/ISO/FLORES code (cached; raises UnknownLanguageError)."""
-    return normalize_code(code)
+    """FLORES code of an OPUS/ISO/FLORES/BCP-47 code (cached).
+
+    Region-tagged codes the registry does not list fall back to their language
+    (``de-DE``, ``fr_CA`` -> ``deu_Latn``, ``fra_Latn``); a script subtag is
+    kept (``sr-Latn`` -> ``srp_Latn`` if registered), never dropped.
+
+    Raises:
+        UnknownLanguageError: naming the closest valid codes.
+    """
+    try:
+        return normalize_code(code)
+    except UnknownLanguageError:
+        parts = re.split(r"[-_]", code)
+        if len(parts) == 2 and parts[0]:
+            lang, sub = parts
+            if re.fullmatch(r"[A-Za-z]{2}|\d{3}", sub):
+                with contextlib.suppress(UnknownLanguageError):
+                    return normalize_code(lang)
+            elif re.fullmatch(r"[A-Za-z]{4}", sub):
+                with contextlib.suppress(UnknownLanguageError):
+                    return normalize_code(f"{get_language(lang).iso639_3}_{sub.title()}")
+        raise
 
 
 def is_language(code: str) -> bool:

@@ -163,3 +163,13 @@ def test_tmx_streaming_memory_is_flat(tmp_path):
     # 8x the input, same working set (one 64 KiB chunk of units at a time).
     assert peak_big < 1.3 * peak_small + 256 * 2**10, (peak_small, peak_big)
     assert peak_big < 2 * 2**20, f"peak {peak_big / 2**20:.1f} MiB"
+
+
+def test_tmx_region_tags_fall_back_to_language_not_script(tmp_path):
+    path = write_tmx(tmp_path / "tool.tmx", [{"de-DE": "Hallo.", "fr-CA": "Bonjour."}])
+    (rec,) = read_corpus(CorpusSource(path=str(path)))
+    assert (rec["src_lang"], rec["tgt_lang"]) == ("deu_Latn", "fra_Latn")
+    path = write_tmx(tmp_path / "script.tmx", [{"en": "Hi.", "sr-Latn": "Zdravo."}])
+    # A script subtag is never dropped: Serbian in Latin script is not Serbian in Cyrillic.
+    with pytest.raises(UnknownLanguageError, match=r"script\.tmx:5: unknown xml:lang 'sr-Latn'"):
+        list(read_corpus(CorpusSource(path=str(path))))

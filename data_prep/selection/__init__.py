@@ -5,7 +5,8 @@
   score ``L(y | C, x) - L(y | x)`` with the model being tuned; keep the top share.
 * **M-DaQ** (arXiv 2509.15549, :mod:`.qsm`, :mod:`.ranking`): a quality scoring
   model (encoder + regression head, trained with ``lmt select qsm-train``) and a
-  diversity selection over k-means clusters of the samples' embeddings.
+  diversity selection over k-means clusters of the samples' embeddings (the
+  paper's v1 clustering form, after CaR; its v2 MMR-style variant is not built).
 
 Both read a data directory in the :mod:`lmt.datafiles` layout (the prep output
 by default) and write the same layout with score columns (``miwv``,

@@ -35,9 +35,13 @@ def select_config(cfg: ExperimentConfig) -> SelectConfig:
 
 
 def input_dir(cfg: ExperimentConfig) -> Path:
-    """Where selection reads from: ``select.input_dir`` or the prep output."""
+    """Where selection reads from: ``select.input_dir``, else the prep output
+    (``prep.output_dir`` when the config sets one, else ``stage_dir("prep")``)."""
     sel = select_config(cfg)
-    return Path(sel.input_dir) if sel.input_dir else cfg.stage_dir("prep")
+    if sel.input_dir:
+        return Path(sel.input_dir)
+    prep_out = getattr(cfg.prep, "output_dir", None) if cfg.prep is not None else None
+    return Path(prep_out) if prep_out else cfg.stage_dir("prep")
 
 
 def output_dir(cfg: ExperimentConfig) -> Path:
@@ -125,7 +129,8 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
             state["enc"] = load_encoder(m.embedder, m.trust_remote_code, device)
         return state["enc"]
 
-    base_key = [data.key, _model_key(model_path), m.template, m.max_length]
+    # Chunk files are named by position, so the chunk size is part of every key.
+    base_key = [data.key, sel.chunk_size, _model_key(model_path), m.template, m.max_length]
     emb_key = content_hash(base_key, "emb", m.embedder if m.embedder == "model" else _model_key(m.embedder))
     emb_cache = ChunkCache(cache_root / "miwv_embeddings", emb_key, sel.overwrite)
 
@@ -135,7 +140,7 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
 
     emb = compute_embeddings(emb_cache, n, sel.chunk_size, embed_chunk, "miwv embeddings")
 
-    nb_cache = ChunkCache(cache_root / "miwv_neighbors", content_hash(emb_key, "nb"), sel.overwrite)
+    nb_cache = ChunkCache(cache_root / "miwv_neighbors", content_hash(emb_key, m.retrieval, "nb"), sel.overwrite)
     if not nb_cache.has("neighbors"):
         from data_prep.selection.retrieval import l2_normalize
 
@@ -218,7 +223,8 @@ def mdaq_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, 
     samples = _samples(data)
     texts = [qsm_text(pair_instruction(md.template, s.src_lang, s.tgt_lang, s.src), s.tgt) for s in samples]
     n = len(texts)
-    key = content_hash(data.key, _model_key(str(qpath / "encoder")), md.template, "qsm")
+    qsm_id = [_model_key(str(qpath)), _model_key(str(qpath / "encoder"))]  # head.pt + encoder weights
+    key = content_hash(data.key, sel.chunk_size, qsm_id, md.template, "qsm")
     cache = ChunkCache(cache_root / "qsm_scores", key, sel.overwrite)
     scores = np.empty(n, dtype=np.float64)
     for c, (s, e) in enumerate(progress(chunk_ranges(n, sel.chunk_size), desc="qsm", unit="chunk")):
@@ -233,7 +239,7 @@ def mdaq_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, 
         def embed_chunk(s: int, e: int) -> np.ndarray:
             return scorer().embed(texts[s:e], md.batch_size)
     else:
-        emb_key = content_hash(data.key, _model_key(md.embedder), md.template, "emb")
+        emb_key = content_hash(data.key, sel.chunk_size, _model_key(md.embedder), md.template, md.max_length, "emb")
 
         def embed_chunk(s: int, e: int) -> np.ndarray:
             if "enc" not in state:

@@ -171,3 +171,37 @@ def test_mdaq_cli_train_score_select(tmp_path, tiny_encoder_dir, parallel_text):
     assert all_clusters.shape == (27, 32)
     assert set(kept.column("cluster").to_pylist()) == {0, 1, 2, 3}
     assert all(v["after"] >= 1 for v in manifest["counts"]["per_direction"].values())
+
+
+def test_miwv_and_dsa_with_an_hf_encoder_embedder(tmp_path, tiny_model_dir, tiny_encoder_dir, parallel_text):
+    from data_prep.selection import run_selection
+    from lmt.config import load_experiment
+    from tests.data_prep.test_selection import _config
+
+    prep = write_prep_dir(tmp_path / "prep", parallel_text)
+    cfg = load_experiment(_config(tmp_path, prep, tiny_model_dir), [f"select.miwv.embedder={tiny_encoder_dir}"])
+    out = run_selection(cfg)
+    emb = np.concatenate([np.load(p)["emb"] for p in sorted((out / "cache" / "miwv_embeddings").glob("*.npz"))])
+    assert emb.shape == (27, 32)  # the encoder's width (the tiny LM's is 64)
+    nb = np.load(out / "cache" / "miwv_neighbors" / "neighbors.npz")["neighbor"]
+    assert np.all(nb != np.arange(27)) and nb[0] == 8
+    kept = pa.concat_tables(pq.read_table(p) for p in sorted(out.glob("parallel/*/*.parquet")))
+    assert kept.num_rows == 6 and kept.column("miwv_neighbor").to_pylist() != [None] * 6
+
+
+def test_mdaq_choice_per_direction_with_quotas():
+    from data_prep.selection.runner import choose_rows
+    from lmt.config.select import SelectConfig
+
+    groups = np.repeat([0, 1], [40, 10])
+    clusters = np.tile([0, 1], 25)
+    scores = np.arange(50, dtype=float)  # direction 1 holds the best scores
+    glob = choose_rows("mdaq", SelectConfig(method="mdaq", share=0.1), {"qsm_score": scores, "cluster": clusters}, groups)
+    assert glob.sum() == 5 and set(clusters[glob]) == {0, 1}
+    assert glob[groups == 0].sum() == 0  # without quotas direction 0 is starved
+    quota = choose_rows("mdaq", SelectConfig(share=0.1, min_per_direction=2), {"qsm_score": scores, "cluster": clusters}, groups)
+    assert quota.sum() == 5 and np.flatnonzero(quota & (groups == 0)).tolist() == [38, 39]
+    per = choose_rows("mdaq", SelectConfig(share=0.1, scope="per_direction"), {"qsm_score": scores, "cluster": clusters}, groups)
+    assert [int(per[groups == g].sum()) for g in (0, 1)] == [4, 1]
+    # Budget 4 in direction 0, clusters of 20 each: the best 2 of each cluster.
+    assert np.flatnonzero(per & (groups == 0)).tolist() == [36, 37, 38, 39]

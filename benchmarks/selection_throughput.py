@@ -124,7 +124,9 @@ def bench_miwv(n: int, batch_size: int) -> None:
     template = get_template("stp")
     n_params = sum(p.numel() for p in model.parameters())
     print(f"## MIWV throughput (CPU, {torch.get_num_threads()} thread(s))")
-    print(f"data: {len(samples)} pairs from {source}; model: tiny Qwen3, {n_params / 1e6:.2f}M params, vocab {len(tok)}")
+    print(
+        f"data: {len(samples)} pairs from {source}; model: tiny Qwen3, {n_params / 1e6:.2f}M params, vocab {len(tok)}"
+    )
 
     t0 = time.perf_counter()
     emb = embed_texts(model, tok, [example_text(template, s) for s in samples], batch_size, 1024)
@@ -177,7 +179,9 @@ def bench_retrieval(sizes: list[int], dim: int, queries: int, block: int, max_fu
 
     print(f"\n## Nearest-neighbour retrieval memory (dim {dim}, float32, block {block})")
     print("search = peak RSS during the search minus RSS before it (embeddings loaded, libraries imported)")
-    print(f"{'N':>9} {'engine':<8}{'embeddings MB':>14}{'search MB':>11}{'peak MB':>9}{'queries':>9}{'s measured':>11}{'s full N (est.)':>16}")
+    print(
+        f"{'N':>9} {'engine':<8}{'embeddings MB':>14}{'search MB':>11}{'peak MB':>9}{'queries':>9}{'s measured':>11}{'s full N (est.)':>16}"
+    )
     engines = ["blocked"] + (["faiss"] if have_faiss() else []) + ["full"]
     for n in sizes:
         for engine in engines:

@@ -25,7 +25,10 @@ log = get_logger("lmt.select")
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="lmt select", description="data selection: MIWV and M-DaQ")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{miwv,mdaq,qsm-train,qsm-score}")
-    for name, help_ in (("miwv", "MIWV one-shot importance selection"), ("mdaq", "M-DaQ quality + diversity selection")):
+    for name, help_ in (
+        ("miwv", "MIWV one-shot importance selection"),
+        ("mdaq", "M-DaQ quality + diversity selection"),
+    ):
         p = sub.add_parser(name, help=help_)
         p.add_argument("config", help="experiment YAML")
         p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
@@ -36,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("qsm-score", help="score a Parquet/JSONL file with a trained QSM")
     p.add_argument("config")
     p.add_argument("overrides", nargs="*")
-    p.add_argument("--input", required=True, help="Parquet/JSONL with instruction (or src_lang, tgt_lang, src) and response (or tgt)")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="Parquet/JSONL with instruction (or src_lang, tgt_lang, src) and response (or tgt)",
+    )
     p.add_argument("--output", required=True, help="Parquet written with a qsm_score column added")
     return ap
 

@@ -56,7 +56,9 @@ def pair_instruction(template_name: str, src_lang: str, tgt_lang: str, src: str)
     return get_template(template_name).render(src_lang, tgt_lang, src)
 
 
-def read_scored_samples(path: "str | Path", template: str = "stp", require_score: bool = True) -> tuple[list[str], Optional[np.ndarray], Any]:
+def read_scored_samples(
+    path: "str | Path", template: str = "stp", require_score: bool = True
+) -> tuple[list[str], Optional[np.ndarray], Any]:
     """Read (instruction, response, score) samples from Parquet or JSONL.
 
     Columns: ``score`` (float), ``response`` or ``tgt``, and ``instruction`` or
@@ -143,7 +145,14 @@ class QualityScorer:
         max_length: input tokens.
     """
 
-    def __init__(self, encoder: Any, tokenizer: Any, head_hidden: Sequence[int] = (2048, 1024), dropout: float = 0.1, max_length: int = 512) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        tokenizer: Any,
+        head_hidden: Sequence[int] = (2048, 1024),
+        dropout: float = 0.1,
+        max_length: int = 512,
+    ) -> None:
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.head_hidden = list(head_hidden)
@@ -166,7 +175,9 @@ class QualityScorer:
         return self
 
     def _tokenize(self, texts: Sequence[str]) -> Any:
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        enc = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
         return enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
 
     def forward(self, texts: Sequence[str]) -> tuple[Any, Any]:
@@ -258,7 +269,9 @@ def train_qsm(
     from data_prep.selection.embed import load_encoder, pick_device
 
     if len(texts) != len(scores) or not len(texts):
-        raise DataError(f"QSM training needs as many scores as samples (got {len(texts)} samples, {len(scores)} scores)")
+        raise DataError(
+            f"QSM training needs as many scores as samples (got {len(texts)} samples, {len(scores)} scores)"
+        )
     torch.manual_seed(seed)
     dev = pick_device(device)
     encoder, tok = load_encoder(encoder_path, trust_remote_code, dev)

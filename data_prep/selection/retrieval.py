@@ -100,7 +100,9 @@ def nearest_neighbors(
             device = "cuda" if torch.cuda.is_available() else None
     if engine == "faiss":
         if not have_faiss():
-            raise ConfigError("select.miwv.retrieval: faiss is not installed (pip install 'lmt[faiss]' or use 'blocked')")
+            raise ConfigError(
+                "select.miwv.retrieval: faiss is not installed (pip install 'lmt[faiss]' or use 'blocked')"
+            )
         return _faiss_search(x, start, stop)
     if engine != "blocked":
         raise ConfigError(f"select.miwv.retrieval: unknown engine {engine!r}; use auto, blocked or faiss")
@@ -136,7 +138,9 @@ def _blocked_search(x: np.ndarray, start: int, stop: int, block: int) -> tuple[n
     return best_idx, best_sim
 
 
-def _blocked_search_torch(x: np.ndarray, start: int, stop: int, block: int, device: str) -> tuple[np.ndarray, np.ndarray]:
+def _blocked_search_torch(
+    x: np.ndarray, start: int, stop: int, block: int, device: str
+) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     n = len(x)

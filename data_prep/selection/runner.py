@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from data_prep.selection.data import CACHE_DIR, ChunkCache, SelectionInput, chunk_ranges, load_input, write_selection
+from data_prep.selection.ranking import budget, diversity_select, quota_mask, select_top
 from lmt.config import ExperimentConfig, config_hash
 from lmt.config.select import SelectConfig
 from lmt.errors import ConfigError, MissingResourceError
@@ -20,9 +22,6 @@ from lmt.io import content_hash
 from lmt.languages import Direction
 from lmt.log import get_logger, progress
 from lmt.prompts import get_template
-
-from data_prep.selection.data import CACHE_DIR, ChunkCache, SelectionInput, chunk_ranges, load_input, write_selection
-from data_prep.selection.ranking import budget, diversity_select, quota_mask, select_top
 
 log = get_logger("lmt.select")
 
@@ -136,7 +135,9 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
 
     def embed_chunk(s: int, e: int) -> np.ndarray:
         model, tok = embedder()
-        return embed_texts(model, tok, [example_text(template, x) for x in samples[s:e]], m.batch_size, m.max_length, "embeddings")
+        return embed_texts(
+            model, tok, [example_text(template, x) for x in samples[s:e]], m.batch_size, m.max_length, "embeddings"
+        )
 
     emb = compute_embeddings(emb_cache, n, sel.chunk_size, embed_chunk, "miwv embeddings")
 
@@ -266,7 +267,9 @@ def choose_rows(method: str, sel: SelectConfig, columns: dict[str, np.ndarray], 
     keep = reserved.copy()
     for g in np.unique(groups):
         rows = np.flatnonzero(groups == g)
-        part = diversity_select(scores[rows], clusters[rows], max(budget(rows.size, sel.share), int(reserved[rows].sum())), reserved[rows])
+        part = diversity_select(
+            scores[rows], clusters[rows], max(budget(rows.size, sel.share), int(reserved[rows].sum())), reserved[rows]
+        )
         keep[rows] = part
     return keep
 

@@ -30,7 +30,8 @@ class MiwvConfig(StrictModel):
     """MIWV (arXiv 2511.07074): one-shot in-context loss gain of each sample."""
 
     model: Optional[str] = Field(
-        None, description="the model being tuned (HF dir or hub id); default: the run's CPT output checkpoints/cpt/final"
+        None,
+        description="the model being tuned (HF dir or hub id); default: the run's CPT output checkpoints/cpt/final",
     )
     embedder: str = Field(
         "model", description="'model': mean-pooled last hidden states of `model`; else an HF encoder path or hub id"
@@ -40,7 +41,8 @@ class MiwvConfig(StrictModel):
     batch_size: int = Field(8, ge=1, description="samples per forward pass (loss and embeddings)")
     max_length: int = Field(1024, ge=8, description="tokens per sequence; longer ones lose their oldest prompt tokens")
     retrieval: Literal["auto", "blocked", "faiss"] = Field(
-        "auto", description="nearest-neighbour engine: auto = blocked tiles (on the GPU when available); faiss on request"
+        "auto",
+        description="nearest-neighbour engine: auto = blocked tiles (on the GPU when available); faiss on request",
     )
     block_size: int = Field(4096, ge=1, description="query/key block size of the blocked search (memory ~ block^2)")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("float32", description="model dtype")
@@ -53,7 +55,8 @@ class MdaqConfig(StrictModel):
     qsm: Optional[str] = Field(None, description="QSM checkpoint directory (default: <run_dir>/qsm)")
     encoder: Optional[str] = Field(None, description="multilingual HF encoder (path or hub id) the QSM is trained from")
     train_data: Optional[str] = Field(
-        None, description="Parquet/JSONL of (instruction or src_lang/tgt_lang/src, response or tgt, score) for qsm-train"
+        None,
+        description="Parquet/JSONL of (instruction or src_lang/tgt_lang/src, response or tgt, score) for qsm-train",
     )
     epochs: int = Field(3, ge=1, description="QSM training epochs")
     lr: float = Field(2e-5, gt=0, description="QSM learning rate (AdamW)")

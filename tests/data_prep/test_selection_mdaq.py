@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -54,12 +53,24 @@ def qsm_rows(parallel_text: dict) -> list[dict]:
 
 def test_qsm_training_lowers_its_loss_and_round_trips(tmp_path, tiny_encoder_dir, parallel_text):
     path = tmp_path / "qsm.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in qsm_rows(parallel_text)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in qsm_rows(parallel_text)), encoding="utf-8"
+    )
     texts, scores, _ = read_scored_samples(path)
     assert len(texts) == 80 and texts[0].startswith("Instruction: Translate this from English to German:\nEnglish: ")
     assert texts[0].endswith(f"\nResponse: {parallel_text['deu_Latn'][0]}")
-    scorer = train_qsm(tiny_encoder_dir, texts, scores, epochs=10, lr=1e-3, batch_size=8, max_length=96,
-                       head_hidden=[32], dropout=0.0, device="cpu")
+    scorer = train_qsm(
+        tiny_encoder_dir,
+        texts,
+        scores,
+        epochs=10,
+        lr=1e-3,
+        batch_size=8,
+        max_length=96,
+        head_hidden=[32],
+        dropout=0.0,
+        device="cpu",
+    )
     h = scorer.history
     assert len(h["epoch_train_mse"]) == 10
     assert h["final_mse"] < 0.5 * h["initial_mse"]
@@ -142,8 +153,15 @@ def test_mdaq_cli_train_score_select(tmp_path, tiny_encoder_dir, parallel_text):
             "chunk_size": 10,
             "device": "cpu",
             "min_per_direction": 1,
-            "mdaq": {"encoder": tiny_encoder_dir, "train_data": str(train), "epochs": 1, "lr": 1e-3,
-                     "head_hidden": [16], "max_length": 96, "n_clusters": 4},
+            "mdaq": {
+                "encoder": tiny_encoder_dir,
+                "train_data": str(train),
+                "epochs": 1,
+                "lr": 1e-3,
+                "head_hidden": [16],
+                "max_length": 96,
+                "n_clusters": 4,
+            },
         },
     }
     cfg_path = tmp_path / "exp.yaml"
@@ -167,7 +185,9 @@ def test_mdaq_cli_train_score_select(tmp_path, tiny_encoder_dir, parallel_text):
     }
     kept = pa.concat_tables(pq.read_table(p) for p in sorted(out.glob("parallel/*/*.parquet")))
     assert kept.num_rows == 9 and {"qsm_score", "cluster"} <= set(kept.column_names)
-    all_clusters = np.concatenate([np.load(p)["emb"] for p in sorted((out / "cache" / "mdaq_embeddings").glob("*.npz"))])
+    all_clusters = np.concatenate(
+        [np.load(p)["emb"] for p in sorted((out / "cache" / "mdaq_embeddings").glob("*.npz"))]
+    )
     assert all_clusters.shape == (27, 32)
     assert set(kept.column("cluster").to_pylist()) == {0, 1, 2, 3}
     assert all(v["after"] >= 1 for v in manifest["counts"]["per_direction"].values())
@@ -196,12 +216,18 @@ def test_mdaq_choice_per_direction_with_quotas():
     groups = np.repeat([0, 1], [40, 10])
     clusters = np.tile([0, 1], 25)
     scores = np.arange(50, dtype=float)  # direction 1 holds the best scores
-    glob = choose_rows("mdaq", SelectConfig(method="mdaq", share=0.1), {"qsm_score": scores, "cluster": clusters}, groups)
+    glob = choose_rows(
+        "mdaq", SelectConfig(method="mdaq", share=0.1), {"qsm_score": scores, "cluster": clusters}, groups
+    )
     assert glob.sum() == 5 and set(clusters[glob]) == {0, 1}
     assert glob[groups == 0].sum() == 0  # without quotas direction 0 is starved
-    quota = choose_rows("mdaq", SelectConfig(share=0.1, min_per_direction=2), {"qsm_score": scores, "cluster": clusters}, groups)
+    quota = choose_rows(
+        "mdaq", SelectConfig(share=0.1, min_per_direction=2), {"qsm_score": scores, "cluster": clusters}, groups
+    )
     assert quota.sum() == 5 and np.flatnonzero(quota & (groups == 0)).tolist() == [38, 39]
-    per = choose_rows("mdaq", SelectConfig(share=0.1, scope="per_direction"), {"qsm_score": scores, "cluster": clusters}, groups)
+    per = choose_rows(
+        "mdaq", SelectConfig(share=0.1, scope="per_direction"), {"qsm_score": scores, "cluster": clusters}, groups
+    )
     assert [int(per[groups == g].sum()) for g in (0, 1)] == [4, 1]
     # Budget 4 in direction 0, clusters of 20 each: the best 2 of each cluster.
     assert np.flatnonzero(per & (groups == 0)).tolist() == [36, 37, 38, 39]

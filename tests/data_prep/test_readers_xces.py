@@ -129,3 +129,28 @@ def test_xces_empty_alignment_and_missing_docs_root(tmp_path):
         list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz"))))
     with pytest.raises(MissingResourceError, match="document root .*nowhere does not exist"):
         list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz"), docs=str(tmp_path / "nowhere"))))
+
+
+def _xces_peak(folder, n_docs: int) -> tuple[int, int]:
+    import tracemalloc
+
+    docs, groups = {}, []
+    for d in range(n_docs):
+        docs[f"de/{d}.xml.gz"] = {f"s{j}": f"Deutscher Satz {j} in Dokument {d}." for j in range(40)}
+        docs[f"en/{d}.xml.gz"] = {f"s{j}": f"English sentence {j} in document {d}." for j in range(40)}
+        groups.append((f"de/{d}.xml.gz", f"en/{d}.xml.gz", [f"s{j};s{j}" for j in range(40)]))
+    align = write_xces(folder, "de", "en", docs, groups, zipped=True)
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in read_corpus(CorpusSource(path=str(align))))
+        return n, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_xces_memory_bounded_by_documents_not_corpus(tmp_path):
+    n_small, peak_small = _xces_peak(tmp_path / "small", 25)
+    n_big, peak_big = _xces_peak(tmp_path / "big", 200)
+    assert (n_small, n_big) == (1_000, 8_000)
+    # 8x the documents and pairs: finished documents are freed as we go.
+    assert peak_big < 1.5 * peak_small, (peak_small, peak_big)

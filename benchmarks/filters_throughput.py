@@ -14,8 +14,10 @@ for de and en, both high-resource). OpusFilter runs ``LengthFilter``,
 in its own virtual environment (it needs numpy 2), in one process; its
 ``fasttext`` module is the same ``fasttext-predict`` build as ours, put on its
 ``PYTHONPATH``. Ours runs in one process and in ``--workers`` processes (the
-chain is pickled to each). Printed: pairs/s of each, the ratio, kept counts
-(they must agree within LID tie-breaking), and our peak RSS.
+chain is pickled to each). Printed: wall-clock pairs/s and pairs per
+CPU-second (summed over all processes: a load-independent measure on a shared
+machine), the ratios to OpusFilter, kept counts (they agree up to ``>=`` vs
+``>`` at the LID threshold), and our peak RSS.
 
 Deduplication is not a filter (the prep pipeline does it); see
 ``benchmarks/prep_throughput.py`` for the whole pipeline.
@@ -50,10 +52,10 @@ config = [
 pipe = FilterPipeline.from_config(config)
 with open(src, encoding="utf-8") as fs, open(tgt, encoding="utf-8") as ft:
     pairs = [(a.rstrip("\n"), b.rstrip("\n")) for a, b in zip(fs, ft)]
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 kept = sum(1 for _ in pipe.filter(iter(pairs)))
-dt = time.perf_counter() - t
-print(json.dumps({"pairs": len(pairs), "kept": kept, "seconds": dt}))
+dt, cpu = time.perf_counter() - t, time.process_time() - c
+print(json.dumps({"pairs": len(pairs), "kept": kept, "seconds": dt, "cpu": cpu}))
 """
 
 
@@ -90,20 +92,24 @@ def _work(batch: tuple[list[str], list[str]]) -> int:
     return len(kept)
 
 
-def run_ours(src: list[str], tgt: list[str], workers: int, batch: int = 10_000) -> tuple[float, int]:
+def run_ours(src: list[str], tgt: list[str], workers: int, batch: int = 10_000) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of every process involved, kept pairs)."""
     batches = [(src[i : i + batch], tgt[i : i + batch]) for i in range(0, len(src), batch)]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if workers == 1:
         kept = sum(_work(b) for b in batches)
     else:
-        with get_context("spawn").Pool(workers) as pool:
+        with get_context("spawn").Pool(workers, initializer=_work, initargs=((src[:10], tgt[:10]),)) as pool:
             kept = sum(pool.imap(_work, batches))
-    return time.perf_counter() - t, kept
+            pool.close()
+            pool.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - c + (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    return time.perf_counter() - t, cpu, kept
 
 
 def run_opusfilter(python: str, src: list[str], tgt: list[str], model: str) -> dict:
-    from data_prep.filters.lid import default_model_path  # noqa: F401  (model path resolved by caller)
-
     ft_dir = Path(tempfile.mkdtemp(prefix="ft-"))
     import fasttext
     import fasttext_pybind
@@ -143,23 +149,26 @@ def main() -> None:
     _work((src[:100], tgt[:100]))  # load the model and classes outside the timings
 
     rows = []
-    dt1, kept1 = run_ours(src, tgt, 1)
-    rows.append(("LMT FilterChain, 1 process", len(src) / dt1, kept1))
-    dtn, keptn = run_ours(src, tgt, args.workers)
-    rows.append((f"LMT FilterChain, {args.workers} workers", len(src) / dtn, keptn))
+    dt1, cpu1, kept1 = run_ours(src, tgt, 1)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("LMT FilterChain, 1 process", len(src) / dt1, len(src) / cpu1, kept1))
+    dtn, cpun, keptn = run_ours(src, tgt, args.workers)
+    rows.append((f"LMT FilterChain, {args.workers} workers", len(src) / dtn, len(src) / cpun, keptn))
+    base = None
     if Path(args.opusfilter_python).is_file():
         of = run_opusfilter(args.opusfilter_python, src, tgt, model)
-        rows.append(("OpusFilter 3 FilterPipeline, 1 process", of["pairs"] / of["seconds"], of["kept"]))
-        base = rows[-1][1]
+        rows.append(("OpusFilter 3 FilterPipeline, 1 process", of["pairs"] / of["seconds"], of["pairs"] / of["cpu"], of["kept"]))
+        base = rows[-1]
     else:
         print(f"(OpusFilter not found at {args.opusfilter_python}: only our figures)")
-        base = None
-    print(f"{'chain':42s} {'pairs/s':>10s} {'kept':>9s} {'vs OpusFilter':>14s}")
-    for name, rate, kept in rows:
-        ratio = f"{rate / base:.2f}x" if base else "-"
-        print(f"{name:42s} {rate:10,.0f} {kept:9,d} {ratio:>14s}")
-    print(f"peak RSS of the LMT process (1-process run): {rss_mib:.0f} MiB")
+    print(f"{'chain':40s} {'pairs/s':>9s} {'pairs/cpu-s':>12s} {'kept':>8s} {'wall vs OF':>11s} {'cpu vs OF':>10s}")
+    for name, rate, cpu_rate, kept in rows:
+        wall = f"{rate / base[1]:.2f}x" if base else "-"
+        eff = f"{cpu_rate / base[2]:.2f}x" if base else "-"
+        print(f"{name:40s} {rate:9,.0f} {cpu_rate:12,.0f} {kept:8,d} {wall:>11s} {eff:>10s}")
+    print(f"peak RSS of the LMT process (1-process run): {rss_mib:.0f} MiB; load average now {os.getloadavg()[0]:.1f}")
+    print("pairs/cpu-s = pairs per CPU-second summed over every process (independent of machine load);")
+    print("on an idle machine with N free cores, N workers approach N x the 1-process pairs/cpu-s.")
 
 
 if __name__ == "__main__":

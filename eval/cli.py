@@ -28,6 +28,7 @@ def eval_main(argv: list[str]) -> int:
 
 def score_main(argv: list[str]) -> int:
     """``lmt score --hyp FILE --ref FILE [--src FILE] --lang-pair xx-yy [--comet MODEL]``."""
+    from eval.engines.base import EMPTY_HYP, is_blank
     from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
     from eval.runner import count_empty, read_lines
     from lmt.io import write_json_atomic
@@ -54,6 +55,9 @@ def score_main(argv: list[str]) -> int:
     srcs = read_lines(args.src) if args.src else None
     if srcs is not None and len(srcs) != len(hyps):
         raise DataError(f"line counts differ: {args.src} has {len(srcs)} lines, {args.hyp} has {len(hyps)}")
+    # Blank lines are scored as "#", as the released inference code writes empty outputs.
+    n_empty = count_empty(hyps)
+    hyps = [EMPTY_HYP if is_blank(h) else h for h in hyps]
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     bad = [m for m in names if m not in SACREBLEU_METRICS]
     if bad:
@@ -61,7 +65,7 @@ def score_main(argv: list[str]) -> int:
     result = {
         "direction": str(d),
         "n_segments": len(hyps),
-        "n_empty_hyps": count_empty(hyps),
+        "n_empty_hyps": n_empty,
         "files": {"hyp": args.hyp, "ref": args.ref, "src": args.src},
         "metrics": sacrebleu_scores(hyps, refs, d.tgt, names, args.bleu_tokenize, args.flores_spm, args.bootstrap),
     }

@@ -78,7 +78,10 @@ def compare_runs(run_a: "str | Path", run_b: "str | Path", metrics: Optional[lis
     if not common:
         raise DataError(f"{a_dir} and {b_dir} share no evaluated direction")
     present = [m for m in METRIC_ORDER if all(m in a[d]["metrics"] and m in b[d]["metrics"] for d in common)]
-    metrics = [m for m in (metrics or present) if m in present]
+    missing = [m for m in (metrics or []) if m not in present]
+    if missing:
+        raise DataError(f"metric(s) {missing} not in both runs for every shared direction; available: {', '.join(present)}")
+    metrics = list(metrics or present)
     if not metrics:
         raise DataError(f"no metric is present in both {a_dir} and {b_dir} for every shared direction")
     rows = []

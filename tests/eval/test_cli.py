@@ -35,8 +35,10 @@ def test_score_prints_metrics_and_matches_sacrebleu(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "chrf" in out and "empty hypotheses 1" in out
     res = json.loads((tmp_path / "s.json").read_text())
+    # The blank line is scored as "#" (what the released code writes for empty outputs).
+    h_hash = _write(tmp_path / "h_hash.txt", hyps[:-1] + ["#"])
     cli = subprocess.run(
-        [sys.executable, "-m", "sacrebleu", r, "-i", h, "-m", "chrf", "-b", "-w", "4", "-f", "text"],
+        [sys.executable, "-m", "sacrebleu", r, "-i", h_hash, "-m", "chrf", "-b", "-w", "4", "-f", "text"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert res["metrics"]["chrf"]["score"] == pytest.approx(float(cli.stdout), abs=1e-4)

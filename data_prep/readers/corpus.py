@@ -130,71 +130,83 @@ def moses_plan(source: CorpusSource) -> MosesPlan:
         DataError: no (or more than one) Moses pair matches the source.
         MissingResourceError: a side file that does not exist.
     """
-    p = Path(source.path)
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     if source.src_path or source.tgt_path:
-        if source.src_path and source.tgt_path:
-            src, tgt = _ref_in(p, source.src_path), _ref_in(p, source.tgt_path)
-        elif p.is_file() and not p.name.lower().endswith(".zip"):
-            # `path` is one side, src_path/tgt_path names the other.
-            other = _ref_in(p.parent, source.src_path or source.tgt_path or "")
-            src, tgt = (other, FileRef(str(p))) if source.src_path else (FileRef(str(p)), other)
-        else:
-            raise DataError(
-                f"corpus {source.path}: set both src_path and tgt_path, or point path at one side file"
-            )
-        sides = [parse_moses_side(r.name) for r in (src, tgt)]
-        langs = []
-        for want, side, key, ref in ((want_src, sides[0], "src_lang", src), (want_tgt, sides[1], "tgt_lang", tgt)):
-            if want is None and side is None:
-                raise DataError(f"corpus {source.path}: cannot infer {key} from {ref.name!r}; set {key}")
-            langs.append(want or resolve_code(side[2], ref.display))
-        name = source.name or (sides[0][0] if sides[0] else Path(src.name).stem.split(".")[0])
-        return MosesPlan(src, tgt, langs[0], langs[1], name)
-
-    # Candidate groups: {(corpus, pair): {raw_lang: FileRef}}
-    groups: dict[tuple[str, str], dict[str, FileRef]] = {}
-    low = p.name.lower()
-    if low.endswith(".zip"):
-        archive = open_zip(p)
-        for member in archive.names:
-            parsed = parse_moses_side(Path(member).name)
-            if parsed:
-                groups.setdefault((parsed[0], parsed[1]), {})[parsed[2]] = FileRef(str(p), member)
-        where = f"zip archive {p}"
+        return _explicit_plan(source, want_src, want_tgt)
+    p = Path(source.path)
+    if p.name.lower().endswith(".zip"):
+        groups, where = _zip_groups(p), f"zip archive {p}"
     else:
-        parsed = parse_moses_side(p.name) if p.is_file() else parse_moses_side(p.name + ".x")
-        if p.is_file() and parsed is None:
+        groups, where = _prefix_groups(p), f"corpus {p}"
+    return _pick_group(groups, where, want_src, want_tgt, source.name)
+
+
+# Moses side groups: {(corpus, raw pair): {raw lang: FileRef}}
+_Groups = dict[tuple[str, str], dict[str, FileRef]]
+
+
+def _explicit_plan(source: CorpusSource, want_src: Optional[str], want_tgt: Optional[str]) -> MosesPlan:
+    p = Path(source.path)
+    if source.src_path and source.tgt_path:
+        src, tgt = _ref_in(p, source.src_path), _ref_in(p, source.tgt_path)
+    elif p.is_file() and not p.name.lower().endswith(".zip"):
+        # `path` is one side, src_path/tgt_path names the other.
+        other = _ref_in(p.parent, source.src_path or source.tgt_path or "")
+        src, tgt = (other, FileRef(str(p))) if source.src_path else (FileRef(str(p)), other)
+    else:
+        raise DataError(f"corpus {source.path}: set both src_path and tgt_path, or point path at one side file")
+    sides = [parse_moses_side(r.name) for r in (src, tgt)]
+    langs = []
+    for want, side, key, ref in ((want_src, sides[0], "src_lang", src), (want_tgt, sides[1], "tgt_lang", tgt)):
+        if want is None and side is None:
+            raise DataError(f"corpus {source.path}: cannot infer {key} from {ref.name!r}; set {key}")
+        langs.append(want or resolve_code(side[2], ref.display))
+    name = source.name or (sides[0][0] if sides[0] else Path(src.name).stem.split(".")[0])
+    return MosesPlan(src, tgt, langs[0], langs[1], name)
+
+
+def _zip_groups(p: Path) -> _Groups:
+    groups: _Groups = {}
+    for member in open_zip(p).names:
+        parsed = parse_moses_side(Path(member).name)
+        if parsed:
+            groups.setdefault((parsed[0], parsed[1]), {})[parsed[2]] = FileRef(str(p), member)
+    return groups
+
+
+def _prefix_groups(p: Path) -> _Groups:
+    """The sides of a prefix ``X.de-en`` or of one side file ``X.de-en.de[.gz]``."""
+    if p.is_file():
+        parsed = parse_moses_side(p.name)
+        if parsed is None:
             raise DataError(
                 f"corpus {p}: not an OPUS Moses file name (X.l1-l2.l1); set format, src_path/tgt_path and languages"
             )
-        if parsed is None:
-            # A prefix "X.de-en": its sides are X.de-en.de and X.de-en.en.
-            parts = p.name.split(".")
-            pair = parts[-1] if len(parts) >= 2 else ""
-            sides = split_pair(pair)
-            if not sides:
-                raise MissingResourceError(
-                    f"corpus {p} does not exist and is not a Moses prefix like bible-uedin.de-en"
-                )
-            corpus, prefix = ".".join(parts[:-1]), p.name
-        else:
-            corpus, pair, _lang, prefix = parsed
-            sides = split_pair(pair)
-        files: dict[str, FileRef] = {}
-        for lang in sides:
-            for cand in (p.parent / f"{prefix}.{lang}", p.parent / f"{prefix}.{lang}.gz"):
-                if cand.is_file():
-                    files[lang] = FileRef(str(cand))
-                    break
-        if not files:
-            raise MissingResourceError(
-                f"corpus {p}: no Moses files {prefix}.{sides[0]}[.gz] / {prefix}.{sides[1]}[.gz] in {p.parent}"
-            )
-        groups[(corpus, f"{sides[0]}-{sides[1]}")] = files
-        where = f"corpus {p}"
+        corpus, pair, _lang, prefix = parsed
+    else:
+        corpus, _, pair = p.name.rpartition(".")
+        prefix = p.name
+        if not corpus or not split_pair(pair):
+            raise MissingResourceError(f"corpus {p} does not exist and is not a Moses prefix like bible-uedin.de-en")
+    sides = split_pair(pair)
+    assert sides is not None
+    files: dict[str, FileRef] = {}
+    for lang in sides:
+        for cand in (p.parent / f"{prefix}.{lang}", p.parent / f"{prefix}.{lang}.gz"):
+            if cand.is_file():
+                files[lang] = FileRef(str(cand))
+                break
+    if not files:
+        raise MissingResourceError(
+            f"corpus {p}: no Moses files {prefix}.{sides[0]}[.gz] / {prefix}.{sides[1]}[.gz] in {p.parent}"
+        )
+    return {(corpus, pair): files}
 
+
+def _pick_group(
+    groups: _Groups, where: str, want_src: Optional[str], want_tgt: Optional[str], name: Optional[str]
+) -> MosesPlan:
     complete = []
     for (corpus, pair), files in groups.items():
         raw = split_pair(pair)
@@ -217,7 +229,7 @@ def moses_plan(source: CorpusSource) -> MosesPlan:
     src_lang, tgt_lang, swapped = _orient(l1, l2, want_src, want_tgt, where)
     a, b = files[raw[0]], files[raw[1]]
     src, tgt = (b, a) if swapped else (a, b)
-    return MosesPlan(src, tgt, src_lang, tgt_lang, source.name or corpus)
+    return MosesPlan(src, tgt, src_lang, tgt_lang, name or corpus)
 
 
 def _pair_langs(

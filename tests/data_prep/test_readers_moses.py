@@ -187,3 +187,11 @@ def test_only_newline_splits_lines(tmp_path):
     (tmp_path / "c.en-de.de").write_bytes(b"1\n2\n3\n")
     recs = list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de"))))
     assert [(r["src"], r["tgt"]) for r in recs] == [("a\rb", "1"), ("c\u2028d", "2"), ("e\u0085f", "3")]
+
+
+def test_missing_side_names_what_is_there(tmp_path):
+    (tmp_path / "c.en-de.en").write_text("a\n")
+    with pytest.raises(DataError, match=r"no complete Moses pair.*incomplete: \{'c\.en-de': \['en'\]\}"):
+        list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de"))))
+    with pytest.raises(DataError, match=r"cannot infer src_lang from 'train\.src'"):
+        list(read_corpus(CorpusSource(path=str(tmp_path), src_path="train.src", tgt_path="train.tgt")))

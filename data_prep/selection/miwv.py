@@ -34,6 +34,10 @@ Formatting decisions (ours):
 * Embedding ``h_i``: masked mean of the last hidden states over the sample's
   plain text (the rendered prompt followed by the target, no chat markup), from
   the tuned model itself by default, or from any HF encoder.
+* Retrieval: among all samples, as in the paper (``select.miwv.neighbors:
+  all``), or within the sample's direction (``direction``: the example then
+  always shows the same language pair, and the search costs the sum of the
+  directions' squares instead of N^2).
 * Sequences longer than ``max_length`` lose their oldest tokens (the start of the
   context); the response is kept.
 

@@ -93,6 +93,33 @@ def compute_embeddings(cache: ChunkCache, n: int, chunk_size: int, embed_fn, des
     return np.concatenate(parts, axis=0)
 
 
+def find_neighbors(
+    emb: np.ndarray, groups: Optional[np.ndarray], engine: str, block_size: int, device: Optional[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest other row of every row, among all rows or within its group.
+
+    ``emb`` is normalised in place. A group of one row (a direction with a
+    single sample) searches among all rows instead. Searching per direction
+    also cuts the O(N^2) cost to the sum of the directions' squares.
+    """
+    from data_prep.selection.retrieval import l2_normalize, nearest_neighbors
+
+    x = l2_normalize(emb, inplace=True)
+    if groups is None:
+        return nearest_neighbors(x, engine, block_size, normalized=True, device=device)
+    nb = np.empty(len(x), dtype=np.int64)
+    sim = np.empty(len(x), dtype=np.float32)
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        if rows.size < 2:
+            for r in rows:
+                nb[r : r + 1], sim[r : r + 1] = nearest_neighbors(x, engine, block_size, r, r + 1, True, device)
+            continue
+        part_nb, sim[rows] = nearest_neighbors(x[rows], engine, block_size, normalized=True, device=device)
+        nb[rows] = rows[part_nb]
+    return nb, sim
+
+
 def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) -> dict[str, np.ndarray]:
     """``miwv`` and ``miwv_neighbor`` for every input row (resumable).
 
@@ -101,7 +128,6 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
     """
     from data_prep.selection.embed import embed_texts, load_encoder, pick_device
     from data_prep.selection.miwv import example_text, miwv_scores
-    from data_prep.selection.retrieval import nearest_neighbors
     from lmt.modeling import load_model, load_tokenizer
 
     sel = select_config(cfg)
@@ -141,17 +167,11 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
 
     emb = compute_embeddings(emb_cache, n, sel.chunk_size, embed_chunk, "miwv embeddings")
 
-    nb_cache = ChunkCache(cache_root / "miwv_neighbors", content_hash(emb_key, m.retrieval, "nb"), sel.overwrite)
+    nb_key = content_hash(emb_key, m.retrieval, m.neighbors, "nb")
+    nb_cache = ChunkCache(cache_root / "miwv_neighbors", nb_key, sel.overwrite)
     if not nb_cache.has("neighbors"):
-        from data_prep.selection.retrieval import l2_normalize
-
-        nb, sim = nearest_neighbors(
-            l2_normalize(emb, inplace=True),
-            m.retrieval,
-            m.block_size,
-            normalized=True,
-            device=device if device.startswith("cuda") else None,
-        )
+        groups = data.direction_codes() if m.neighbors == "direction" else None
+        nb, sim = find_neighbors(emb, groups, m.retrieval, m.block_size, device if device.startswith("cuda") else None)
         nb_cache.save("neighbors", neighbor=nb, similarity=sim)
     neighbors = nb_cache.load("neighbors")["neighbor"]
 

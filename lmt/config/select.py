@@ -40,6 +40,10 @@ class MiwvConfig(StrictModel):
     use_chat_template: bool = Field(True, description="wrap prompts with the tokenizer's chat template")
     batch_size: int = Field(8, ge=1, description="samples per forward pass (loss and embeddings)")
     max_length: int = Field(1024, ge=8, description="tokens per sequence; longer ones lose their oldest prompt tokens")
+    neighbors: Literal["all", "direction"] = Field(
+        "all",
+        description="retrieve the one-shot example among all samples (paper) or within the sample's direction",
+    )
     retrieval: Literal["auto", "blocked", "faiss"] = Field(
         "auto",
         description="nearest-neighbour engine: auto = blocked tiles (on the GPU when available); faiss on request",

@@ -231,3 +231,18 @@ def test_mdaq_choice_per_direction_with_quotas():
     assert [int(per[groups == g].sum()) for g in (0, 1)] == [4, 1]
     # Budget 4 in direction 0, clusters of 20 each: the best 2 of each cluster.
     assert np.flatnonzero(per & (groups == 0)).tolist() == [36, 37, 38, 39]
+
+
+def test_neighbors_within_direction():
+    from data_prep.selection.runner import find_neighbors
+
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(30, 8)).astype(np.float32)
+    emb[20] = emb[0]  # a duplicate in another direction: eligible only with neighbors=all
+    groups = np.repeat([0, 1, 2], [15, 14, 1])
+    nb_all, _ = find_neighbors(emb.copy(), None, "blocked", 4, None)
+    assert nb_all[0] == 20 and np.all(nb_all != np.arange(30))
+    nb_dir, _ = find_neighbors(emb.copy(), groups, "blocked", 4, None)
+    assert np.all(nb_dir != np.arange(30))
+    assert np.all(groups[nb_dir[:29]] == groups[:29])
+    assert nb_dir[0] != 20 and groups[nb_dir[29]] != 2  # a lone sample falls back to all rows

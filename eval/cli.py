@@ -17,7 +17,7 @@ def eval_main(argv: list[str]) -> int:
     ap.add_argument("config", help="experiment YAML with an eval: section")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. eval.directions=en2x eval.num_beams=1")
     ap.add_argument("--overwrite", action="store_true", help="redo directions whose hypotheses already exist")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)  # `--overwrite` may come before or after the overrides
     overrides = list(args.overrides) + (["eval.overwrite=true"] if args.overwrite else [])
     cfg = load_experiment(args.config, overrides)
     cfg.require("eval")

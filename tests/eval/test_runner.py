@@ -133,5 +133,9 @@ def test_lmt_eval_command_on_the_tiny_model(make_config, tiny_model_dir, flores_
     # The shared tiny model only emits newlines: both hypotheses are "#", counted as empty.
     assert score["n_empty_hyps"] == 2 and (out / "hyps" / "zho_Hans-eng_Latn.txt").read_text() == "#\n#\n"
     assert "| all | all | 1 |" in (out / "report.md").read_text(encoding="utf-8")
+    hyp = out / "hyps" / "zho_Hans-eng_Latn.txt"
+    hyp.write_text("stale\nstale\n", encoding="utf-8")
+    assert lmt_main(["eval", "--overwrite", path, "eval.batch_size=1"]) == 0  # flag before the overrides
+    assert hyp.read_text() == "#\n#\n"
     assert lmt_main(["eval", path, "eval.split=dev"]) == 2  # no dev files: clean error, exit 2
     assert "has no 'dev' files" in capsys.readouterr().err

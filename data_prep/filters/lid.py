@@ -249,7 +249,7 @@ class LanguageIdentifier:
         self.cache_size = int(cache_size)
         self._codes: dict[str, tuple[str, ...]] = {}
         self._labelable: dict[str, bool] = {}
-        self._cache: dict[int, list] = {}
+        self._cache: dict[int, tuple[str, float]] = {}
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -292,13 +292,15 @@ class LanguageIdentifier:
         labels = self.model_labels or ()
         return frozenset(lab for lab in labels if code in self.codes(lab))
 
-    def predict_raw(self, texts: Sequence[str], k: int = 1) -> list[list[tuple[str, float]]]:
-        """Top-``k`` ``(raw_label, prob)`` per text, best first."""
+    def top1(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Top-1 ``(raw_label, prob)`` per text; ``("", 0.0)`` when the model
+        gives no label (empty text). The filter's fast path."""
         predict = self.model.f.predict
         cut = self.max_chars
         prefix = len(LABEL_PREFIX)
-        cache = self._cache if self.cache_size and k == 1 else None
+        cache = self._cache if self.cache_size else None
         out = []
+        append = out.append
         for text in texts:
             if len(text) > cut:
                 text = text[:cut]
@@ -306,20 +308,41 @@ class LanguageIdentifier:
                 key = hash(text)
                 hit = cache.get(key)
                 if hit is not None:
-                    out.append(hit)
+                    append(hit)
                     continue
             if "\n" in text:
                 text = text.replace("\n", " ")
             try:
-                res = predict(text + "\n", k, 0.0, "replace")
+                res = predict(text + "\n", 1, 0.0, "replace")
             except UnicodeError:  # lone surrogates cannot be encoded to UTF-8
-                res = predict(text.encode("utf-8", "replace").decode("utf-8") + "\n", k, 0.0, "replace")
-            row = [(lab[prefix:], min(prob, 1.0)) for prob, lab in res]
+                res = predict(text.encode("utf-8", "replace").decode("utf-8") + "\n", 1, 0.0, "replace")
+            if res:
+                prob, label = res[0]
+                row = (label[prefix:], prob if prob < 1.0 else 1.0)
+            else:
+                row = ("", 0.0)
             if cache is not None:
                 if len(cache) >= self.cache_size:
                     cache.clear()
                 cache[key] = row
-            out.append(row)
+            append(row)
+        return out
+
+    def predict_raw(self, texts: Sequence[str], k: int = 1) -> list[list[tuple[str, float]]]:
+        """Top-``k`` ``(raw_label, prob)`` per text, best first."""
+        if k == 1:
+            return [[row] if row[0] else [] for row in self.top1(texts)]
+        predict = self.model.f.predict
+        cut = self.max_chars
+        prefix = len(LABEL_PREFIX)
+        out = []
+        for text in texts:
+            text = text[:cut].replace("\n", " ")
+            try:
+                res = predict(text + "\n", k, 0.0, "replace")
+            except UnicodeError:
+                res = predict(text.encode("utf-8", "replace").decode("utf-8") + "\n", k, 0.0, "replace")
+            out.append([(lab[prefix:], min(prob, 1.0)) for prob, lab in res])
         return out
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
@@ -330,12 +353,8 @@ class LanguageIdentifier:
         for a text the model gives no label (empty text).
         """
         out = []
-        for res in self.predict_raw(texts, 1):
-            if not res:
-                out.append(("", 0.0))
-                continue
-            label, prob = res[0]
-            codes = self.codes(label)
+        for label, prob in self.top1(texts):
+            codes = self.codes(label) if label else ()
             out.append((codes[0] if codes else label, prob))
         return out
 
@@ -471,9 +490,8 @@ class LidFilter(Filter):
                     labels[i], probs[i] = sides["src"][0][i], sides["src"][1][i]
                 else:
                     todo.append(i)
-            preds = ident.predict_raw([pairs[i][side] for i in todo], 1)
-            for i, res in zip(todo, preds):
-                labels[i], probs[i] = res[0] if res else ("", 0.0)
+            for i, (label, prob) in zip(todo, ident.top1([pairs[i][side] for i in todo])):
+                labels[i], probs[i] = label, prob
             sides[side] = (labels, probs)
         (sl, sp), (tl, tp) = sides["src"], sides["tgt"]
         return [LidScore(p["src_lang"], sl[i], sp[i], p["tgt_lang"], tl[i], tp[i]) for i, p in enumerate(pairs)]
@@ -494,8 +512,22 @@ class LidFilter(Filter):
         return (True, "") if reason is None else (False, reason)
 
     def decide(self, scores: list) -> list[Optional[str]]:
-        side = self._side
-        return [side(s.src_lang, s.src_label, s.src_prob, "src") or side(s.tgt_lang, s.tgt_label, s.tgt_prob, "tgt") for s in scores]
+        # Labels and thresholds per (language, side), resolved once per call
+        # (not cached across calls: thresholds may be re-tuned in between).
+        rules: dict[tuple[str, str], tuple[frozenset, float]] = {}
+        unlabelable = self.unlabelable == "drop"
+
+        def check(code: str, label: Optional[str], prob: float, side: str) -> Optional[str]:
+            if label is None:
+                return f"{side}_unlabelable" if unlabelable else None
+            rule = rules.get((code, side))
+            if rule is None:
+                rule = rules[(code, side)] = (self.accepted_labels(code), self.side_threshold(code, side))
+            if label not in rule[0]:
+                return f"{side}_wrong_lang"
+            return f"{side}_low_prob" if prob < rule[1] else None
+
+        return [check(s[0], s[1], s[2], "src") or check(s[3], s[4], s[5], "tgt") for s in scores]
 
     def columns(self, score: LidScore) -> dict[str, float]:
         return {"lid_src_prob": float(score.src_prob), "lid_tgt_prob": float(score.tgt_prob)}

@@ -187,8 +187,8 @@ def test_flores_labelled_model_by_path(flores_model):
 def test_monolingual_pseudo_pairs_are_identified_once(monkeypatch, parallel_text):
     f = LidFilter()
     seen = []
-    real = f.identifier.predict_raw
-    monkeypatch.setattr(f.identifier, "predict_raw", lambda texts, k=1: seen.extend(texts) or real(texts, k))
+    real = f.identifier.top1
+    monkeypatch.setattr(f.identifier, "top1", lambda texts: seen.extend(texts) or real(texts))
     text = parallel_text["rus_Cyrl"][2]
     mono = {"src_lang": "rus_Cyrl", "tgt_lang": "rus_Cyrl", "src": text, "tgt": text}
     hello = "".join(["Hello", " my friend"])  # an equal string that is not the same object

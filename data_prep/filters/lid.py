@@ -244,7 +244,13 @@ class LanguageIdentifier:
             raise ValueError(f"labels must be auto, iso or flores, got {labels!r}")
         self.model_path = resolve_model_path(model_path)
         self.labels = labels
-        self.extra_labels = {str(k): list(v) for k, v in (extra_labels or {}).items()}
+        self.extra_labels: dict[str, list[str]] = {}
+        for label, codes in (extra_labels or {}).items():
+            codes = [codes] if isinstance(codes, str) else list(codes)
+            try:
+                self.extra_labels[str(label)] = [normalize_code(c) for c in codes]
+            except UnknownLanguageError as err:
+                raise ValueError(f"extra_labels.{label}: {err}") from None
         self.max_chars = int(max_chars)
         self.cache_size = int(cache_size)
         self._codes: dict[str, tuple[str, ...]] = {}
@@ -461,6 +467,11 @@ class LidFilter(Filter):
             hit = self._accepted[code] = frozenset(labels)
         return hit
 
+    def label_matches(self, code: str, label: str) -> bool:
+        """Whether raw ``label`` identifies ``code`` or one of its confusables."""
+        codes = self.identifier.codes(label) if label else ()
+        return code in codes or any(c in codes for c in self.confusables.get(code, ()))
+
     def side_threshold(self, code: str, side: str) -> float:
         """Probability threshold of one side in language ``code``."""
         explicit = self.src_threshold if side == "src" else self.tgt_threshold
@@ -499,7 +510,7 @@ class LidFilter(Filter):
     def _side(self, code: str, label: Optional[str], prob: float, side: str) -> Optional[str]:
         if label is None:
             return f"{side}_unlabelable" if self.unlabelable == "drop" else None
-        if label not in self.accepted_labels(code):
+        if not self.label_matches(code, label):
             return f"{side}_wrong_lang"
         if prob < self.side_threshold(code, side):
             return f"{side}_low_prob"
@@ -514,18 +525,22 @@ class LidFilter(Filter):
     def decide(self, scores: list) -> list[Optional[str]]:
         # Labels and thresholds per (language, side), resolved once per call
         # (not cached across calls: thresholds may be re-tuned in between).
-        rules: dict[tuple[str, str], tuple[frozenset, float]] = {}
+        thresholds: dict[tuple[str, str], float] = {}
+        matches: dict[tuple[str, str], bool] = {}
         unlabelable = self.unlabelable == "drop"
 
         def check(code: str, label: Optional[str], prob: float, side: str) -> Optional[str]:
             if label is None:
                 return f"{side}_unlabelable" if unlabelable else None
-            rule = rules.get((code, side))
-            if rule is None:
-                rule = rules[(code, side)] = (self.accepted_labels(code), self.side_threshold(code, side))
-            if label not in rule[0]:
+            ok = matches.get((code, label))
+            if ok is None:
+                ok = matches[(code, label)] = self.label_matches(code, label)
+            if not ok:
                 return f"{side}_wrong_lang"
-            return f"{side}_low_prob" if prob < rule[1] else None
+            limit = thresholds.get((code, side))
+            if limit is None:
+                limit = thresholds[(code, side)] = self.side_threshold(code, side)
+            return f"{side}_low_prob" if prob < limit else None
 
         return [check(s[0], s[1], s[2], "src") or check(s[3], s[4], s[5], "tgt") for s in scores]
 

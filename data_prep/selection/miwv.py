@@ -90,12 +90,57 @@ def encode(tokenizer: Any, user: str, response: str, use_chat_template: bool, ma
     prompt, full = build_training_text(tokenizer, user, response, use_chat_template)
     p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     r_ids = tokenizer(full[len(prompt) :], add_special_tokens=False)["input_ids"]
-    ids = list(p_ids) + list(r_ids)
-    n_resp = len(r_ids)
+    return _truncate(list(p_ids) + list(r_ids), len(r_ids), max_length)
+
+
+def _truncate(ids: list[int], n_resp: int, max_length: int) -> tuple[list[int], int]:
     if len(ids) > max_length:
-        ids = ids[-max_length:]
-        n_resp = min(n_resp, max_length - 1)
+        return ids[-max_length:], min(n_resp, max_length - 1)
     return ids, n_resp
+
+
+class PairEncoder:
+    """Fast, batched :func:`encode` for many (user text, response) pairs.
+
+    Rendering the chat template (Jinja) four times per sample costs more than
+    the forward pass of a small model on a GPU, so the template is rendered
+    once around two sentinels and reused by string concatenation; texts are
+    then tokenized in batches (the fast tokenizer's parallel path). At
+    construction the shortcut is checked against :func:`encode` on a real
+    pair; templates that transform message content fall back to it.
+    """
+
+    _USER, _RESP = "\x00LMTUSER\x00", "\x00LMTRESP\x00"
+
+    def __init__(self, tokenizer: Any, use_chat_template: bool, max_length: int, probe: tuple[str, str]) -> None:
+        self.tokenizer = tokenizer
+        self.use_chat_template = use_chat_template
+        self.max_length = max_length
+        self.parts: Optional[tuple[str, str, str, str]] = None
+        prompt, full = build_training_text(tokenizer, self._USER, self._RESP, use_chat_template)
+        tail = full[len(prompt) :] if full.startswith(prompt) else ""
+        if prompt.count(self._USER) == 1 and tail.count(self._RESP) == 1 and self._USER not in tail:
+            p_pre, p_post = prompt.split(self._USER)
+            r_pre, r_post = tail.split(self._RESP)
+            self.parts = (p_pre, p_post, r_pre, r_post)
+            if self.encode_many([probe]) != [encode(tokenizer, *probe, use_chat_template, max_length)]:
+                self.parts = None
+
+    @property
+    def fast(self) -> bool:
+        """Whether the template shortcut is in use."""
+        return self.parts is not None
+
+    def encode_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
+        """:func:`encode` for every ``(user, response)`` pair."""
+        if self.parts is None:
+            return [encode(self.tokenizer, u, r, self.use_chat_template, self.max_length) for u, r in pairs]
+        p_pre, p_post, r_pre, r_post = self.parts
+        prompts = [p_pre + u + p_post for u, _ in pairs]
+        responses = [r_pre + r + r_post for _, r in pairs]
+        p_ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        r_ids = self.tokenizer(responses, add_special_tokens=False)["input_ids"]
+        return [_truncate(list(p) + list(r), len(r), self.max_length) for p, r in zip(p_ids, r_ids)]
 
 
 def response_losses(
@@ -167,12 +212,15 @@ def miwv_scores(
         ``(miwv, loss_with_example, loss_without)`` for ``rows``, in order.
     """
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    plain, shot = [], []
-    for i in rows:
-        s = samples[i]
-        plain.append(encode(tokenizer, user_text(template, s), s.tgt, use_chat_template, max_length))
-        ex = samples[int(neighbors[i])]
-        shot.append(encode(tokenizer, one_shot_user_text(template, ex, s), s.tgt, use_chat_template, max_length))
+    rows = list(rows)
+    if not rows:
+        empty = np.zeros(0, dtype=np.float64)
+        return empty, empty, empty
+    plain_pairs = [(user_text(template, samples[i]), samples[i].tgt) for i in rows]
+    shot_pairs = [(one_shot_user_text(template, samples[int(neighbors[i])], samples[i]), samples[i].tgt) for i in rows]
+    encoder = PairEncoder(tokenizer, use_chat_template, max_length, probe=shot_pairs[0])
+    plain = encoder.encode_many(plain_pairs)
+    shot = encoder.encode_many(shot_pairs)
     without = response_losses(model, plain, pad_id, batch_size)
     with_ex = response_losses(model, shot, pad_id, batch_size)
     return with_ex - without, with_ex, without

@@ -88,6 +88,25 @@ def test_miwv_equals_hand_computation(tiny_model_dir, parallel_text):
     assert np.all(np.isfinite(miwv)) and len(set(np.round(miwv, 6))) > 1
 
 
+def test_pair_encoder_matches_the_reference_encoding(tiny_tokenizer_dir, parallel_text):
+    from data_prep.selection.miwv import PairEncoder, encode
+    from lmt.modeling import load_tokenizer
+
+    tok = load_tokenizer(tiny_tokenizer_dir)
+    en, ky = parallel_text["eng_Latn"], parallel_text["kir_Cyrl"]
+    pairs = [(f"Translate this from English to Kirghiz:\nEnglish: {e}\nKirghiz:", k) for e, k in zip(en, ky)]
+    for chat in (True, False):
+        for max_length in (1024, 24):
+            enc = PairEncoder(tok, chat, max_length, pairs[0])
+            assert enc.fast
+            assert enc.encode_many(pairs) == [encode(tok, u, r, chat, max_length) for u, r in pairs]
+    # A template that rewrites message content cannot use the shortcut: it falls back, same result.
+    tok.chat_template = tok.chat_template.replace("message['content']", "message['content'] | upper")
+    enc = PairEncoder(tok, True, 1024, pairs[0])
+    assert not enc.fast
+    assert enc.encode_many(pairs) == [encode(tok, u, r, True, 1024) for u, r in pairs]
+
+
 @pytest.mark.parametrize("engine", ["blocked", "torch", "faiss"])
 def test_retrieval_never_returns_the_sample_itself(engine):
     if engine == "faiss" and not have_faiss():

@@ -81,15 +81,26 @@ class FilterChain:
         return alive, dropped
 
     def describe(self) -> list[dict]:
-        """``[{"name": ..., "params": {...}}]`` of the resolved chain (for manifests)."""
-        out = []
-        for name, filt in zip(self.names, self.filters):
-            params = {k: v for k, v in vars(filt).items() if not k.startswith("_")}
-            out.append({"name": name, "params": params})
-        return out
+        """``[{"name": ..., "params": {...}}]`` of the resolved chain, JSON-ready
+        (for manifests and logs)."""
+        return [
+            {"name": name, "params": _plain({k: v for k, v in vars(filt).items() if not k.startswith("_")})}
+            for name, filt in zip(self.names, self.filters)
+        ]
 
     def __repr__(self) -> str:
         return f"FilterChain({', '.join(self.names)})"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: containers recursed, other objects by ``repr``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return repr(value)
 
 
 def _settings(value: Any, key: str) -> tuple[bool, dict]:

@@ -262,6 +262,9 @@ class LanguageIdentifier:
         state["_codes"], state["_labelable"], state["_cache"] = {}, {}, {}
         return state
 
+    def __repr__(self) -> str:
+        return f"LanguageIdentifier(model_path={self.model_path!r}, labels={self.labels!r}, max_chars={self.max_chars})"
+
     @property
     def model(self) -> Any:
         """The fastText model (loaded on first access)."""

@@ -325,3 +325,14 @@ def test_command_line_overrides_reach_every_level(tmp_path):
     assert "lid" not in params(cfg, "eng_Latn", "kir_Cyrl", "Subs")
     with pytest.raises(ConfigError, match=r"filters\.yaml: ordr: unknown key"):
         load_config(FiltersConfig, path, ["ordr=cost"])
+
+
+def test_describe_is_json_ready():
+    import json
+
+    cfg = FiltersConfig(defaults={"length_ratio": {"max_ratio": 2.0}, "lid": {"threshold": 0.7}})
+    desc = json.loads(json.dumps(build_chain(cfg, "eng_Latn", "deu_Latn").describe()))
+    assert [d["name"] for d in desc] == ["length_ratio", "lid"]
+    assert desc[0]["params"] == {"max_ratio": 2.0, "unit": "auto"}
+    assert desc[1]["params"]["threshold"] == 0.7 and "lid.176.ftz" in desc[1]["params"]["identifier"]
+    assert desc[1]["params"]["confusables"] == {"zsm_Latn": ["ind_Latn"]}

@@ -159,6 +159,11 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
             f"{cfg.source}: train.{name}.max_length={section.max_length} exceeds the model's "
             f"max_position_embeddings={max_pos} ({init})"
         )
+    if "wandb" in cfg.train.report_to:
+        import importlib.util
+
+        if importlib.util.find_spec("wandb") is None:
+            raise MissingResourceError("train.report_to has wandb but the wandb package is not installed (pip install 'lmt[wandb]')")
     if name == "sft":
         get_template(section.template)
         AuxMap.load(cfg.aux_map)

@@ -23,7 +23,7 @@ def _call(fn: Callable, plan: Any, unit: Any) -> Any:
 
 
 class LocalExecutor:
-    """Maps steps over units with ``num_workers`` processes (1: inline).
+    """Runs steps with ``num_workers`` processes (1: inline, in submission order).
 
     Use as a context manager so the pool is shut down on errors too.
     """
@@ -50,21 +50,32 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def map(self, fn: Callable, plan: Any, units: Sequence[Any], desc: str, unit: str = "shard") -> list[Any]:
-        """Run ``fn(plan, u)`` for every unit; results in the order of ``units``."""
-        units = list(units)
-        results: list[Any] = [None] * len(units)
-        if not units:
-            return results
-        bar = progress(total=len(units), desc=desc, unit=unit)
+    def submit(self, fn: Callable, plan: Any, unit: Any) -> Future:
+        """Start ``fn(plan, unit)``: in a worker, or right here when inline."""
+        if self.num_workers > 1:
+            return self._get_pool().submit(_call, fn, plan, unit)
+        fut: Future = Future()
         try:
-            if self.num_workers == 1 or len(units) == 1:
-                for i, u in enumerate(units):
-                    results[i] = _call(fn, plan, u)
-                    bar.update(1)
-                return results
-            pool = self._get_pool()
-            futures: dict[Future, int] = {pool.submit(_call, fn, plan, u): i for i, u in enumerate(units)}
+            fut.set_result(_call(fn, plan, unit))
+        except BaseException as err:  # re-raised by gather, like a worker's error
+            fut.set_exception(err)
+            if not isinstance(err, Exception):
+                raise
+        return fut
+
+    def gather(self, futures: Sequence[Future], desc: str, unit: str = "shard") -> list[Any]:
+        """Wait for ``futures`` (progress bar); results in their order.
+
+        Raises:
+            The first unit's error; the other pending units are cancelled.
+        """
+        futures = list(futures)
+        index = {f: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        if not futures:
+            return results
+        bar = progress(total=len(futures), desc=desc, unit=unit)
+        try:
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -75,8 +86,23 @@ class LocalExecutor:
                             other.cancel()
                         self.close()
                         raise err
-                    results[futures[fut]] = fut.result()
+                    results[index[fut]] = fut.result()
                     bar.update(1)
             return results
         finally:
             bar.close()
+
+    def map(self, fn: Callable, plan: Any, units: Sequence[Any], desc: str, unit: str = "shard") -> list[Any]:
+        """Run ``fn(plan, u)`` for every unit; results in the order of ``units``."""
+        if self.num_workers == 1:
+            # Inline: run one by one under the bar (an error stops at once).
+            results = []
+            bar = progress(total=len(units), desc=desc, unit=unit)
+            try:
+                for u in units:
+                    results.append(_call(fn, plan, u))
+                    bar.update(1)
+            finally:
+                bar.close()
+            return results
+        return self.gather([self.submit(fn, plan, u) for u in units], desc, unit)

@@ -9,7 +9,7 @@ record whatever the shard size or worker count.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 import pyarrow as pa
 
@@ -46,8 +46,15 @@ def _chunks(records: Iterator[dict], size: int, base: int, keys: tuple[str, ...]
         yield cols
 
 
-def ingest_corpus(plan: PrepPlan, corpus: int) -> dict:
+def ingest_corpus(plan: PrepPlan, corpus: int, on_chunk: Optional[Callable[[int], None]] = None) -> dict:
     """Read parallel corpus ``corpus`` into raw chunks; skip when already done.
+
+    Args:
+        plan: the run.
+        corpus: index into ``plan.sources``.
+        on_chunk: called with the chunk index as soon as a chunk is on disk (the
+            runner starts filtering it while reading goes on); for a corpus
+            already ingested, called for every chunk.
 
     Returns:
         ``{"chunks": n, "pairs": n, "counts": {reader counters}}`` (also the
@@ -55,7 +62,11 @@ def ingest_corpus(plan: PrepPlan, corpus: int) -> dict:
     """
     done = plan.ingest_done(corpus)
     if done.is_file():
-        return read_json(done)
+        result = read_json(done)
+        for k in range(result["chunks"]):
+            if on_chunk is not None:
+                on_chunk(k)
+        return result
     from data_prep.readers import read_corpus
 
     counts: Counter = Counter()
@@ -64,6 +75,8 @@ def ingest_corpus(plan: PrepPlan, corpus: int) -> dict:
     keys = tuple(RAW_SCHEMA.names)
     for cols in _chunks(read_corpus(source, counts), plan.prep.shard_size, corpus << ORD_SHIFT, keys):
         write_parquet_atomic(pa.table(cols, schema=RAW_SCHEMA), plan.raw_chunk(corpus, n_chunks))
+        if on_chunk is not None:
+            on_chunk(n_chunks)
         n_chunks += 1
         n_pairs += len(cols["_ord"])
     result = {"chunks": n_chunks, "pairs": n_pairs, "counts": dict(sorted(counts.items()))}

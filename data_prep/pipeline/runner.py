@@ -3,9 +3,11 @@
 Order of steps (each a function over independent units, see
 :mod:`data_prep.pipeline.plan` for the work layout):
 
-1. :func:`~data_prep.pipeline.ingest.ingest_corpus` per corpus (and
-   :func:`~data_prep.pipeline.ingest.ingest_mono` per monolingual file);
-2. :func:`~data_prep.pipeline.shards.filter_shard` per raw chunk;
+1. :func:`~data_prep.pipeline.ingest.ingest_corpus` per corpus, streaming in
+   this process (and :func:`~data_prep.pipeline.ingest.ingest_mono` per
+   monolingual file);
+2. :func:`~data_prep.pipeline.shards.filter_shard` per raw chunk, submitted to
+   the workers as soon as the chunk is written (reading overlaps filtering);
 3. :func:`~data_prep.pipeline.multiway.process_bucket` per hash bucket
    (dedup, pivot join, aux, directions, downsampling, final shards);
 4. :func:`~data_prep.pipeline.mono.filter_mono_shard` per monolingual chunk;
@@ -18,7 +20,6 @@ A unit whose done marker exists is skipped, so rerunning after a crash or a
 from __future__ import annotations
 
 import math
-
 import shutil
 import time
 from pathlib import Path
@@ -36,12 +37,15 @@ from lmt.config.corpora import CorpusSource
 from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
 from lmt.errors import ConfigError
 from lmt.io import content_hash, read_json, write_json_atomic
-from lmt.log import get_logger
+from lmt.log import get_logger, progress
 
 log = get_logger("lmt.prep")
 
 #: Target pairs per bucket when ``prep.buckets`` is unset (bounds worker memory).
 PAIRS_PER_BUCKET = 200_000
+BYTES_PER_PAIR = 250
+COMPRESSION = 3
+MAX_BUCKETS = 4096
 _OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST)
 
 
@@ -156,9 +160,21 @@ def json_key(fp: dict) -> str:
     return f"{fp.get('path')}|{fp.get('size')}|{fp.get('mtime')}|{fp.get('head_sha256')}|{fp.get('files')}"
 
 
-def auto_buckets(pairs: int) -> int:
-    """Bucket count for ``pairs`` raw pairs (~PAIRS_PER_BUCKET each)."""
-    return max(1, math.ceil(pairs / PAIRS_PER_BUCKET))
+def estimate_buckets(inputs: list[dict], prep: Any) -> int:
+    """Bucket count from the input sizes (~PAIRS_PER_BUCKET pairs each).
+
+    A pair takes ~BYTES_PER_PAIR bytes of plain text; compressed inputs
+    (.gz, .zip) count COMPRESSION times their size. Monolingual files are not
+    bucketed. Deterministic for given inputs, so a resumed run agrees.
+    """
+    mono = {str(m.path) for m in prep.monolingual}
+    total = 0
+    for fp in inputs:
+        if fp["path"] in mono:
+            continue
+        size = fp.get("size", 0)
+        total += size * COMPRESSION if str(fp["path"]).endswith((".gz", ".zip")) else size
+    return max(1, min(MAX_BUCKETS, math.ceil(total / BYTES_PER_PAIR / PAIRS_PER_BUCKET)))
 
 
 def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Optional[int] = None) -> dict:
@@ -212,24 +228,35 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
     if not state_file.is_file():
         write_json_atomic(state_file, state)
     workers = num_workers or prep.num_workers
+    saved = read_json(state_file)
+    # The bucket count must be fixed before the first shard is filtered (shards
+    # are written per bucket), so it comes from the input sizes, not from counts.
+    plan.buckets = saved.get("buckets") or prep.buckets or estimate_buckets(state["inputs"], prep)
+    if saved.get("buckets") is None:
+        write_json_atomic(state_file, {**state, "buckets": plan.buckets})
     timings: dict[str, float] = {}
     with LocalExecutor(workers) as ex:
         t = time.time()
-        ingested = ex.map(ingest_corpus, plan, range(len(sources)), "ingest", unit="corpus")
         mono_ingested = ex.map(ingest_mono, plan, range(len(mono_specs)), "ingest mono", unit="file")
+        # Reading streams in this process; each chunk is filtered by a worker as
+        # soon as it is on disk, so reading overlaps filtering.
+        shard_ids: list[tuple[int, int]] = []
+        futures = []
+        ingested = []
+        bar = progress(total=len(sources), desc="ingest", unit="corpus")
+        for c in range(len(sources)):
+
+            def start(k: int, c: int = c) -> None:
+                shard_ids.append((c, k))
+                futures.append(ex.submit(filter_shard, plan, (c, k)))
+
+            ingested.append(ingest_corpus(plan, c, on_chunk=start))
+            bar.update(1)
+        bar.close()
         timings["ingest"] = time.time() - t
-        raw_pairs = sum(r["pairs"] for r in ingested)
-        plan.buckets = prep.buckets or auto_buckets(raw_pairs)
-        saved = read_json(state_file)
-        if saved.get("buckets") not in (None, plan.buckets):
-            plan.buckets = saved["buckets"]  # keep the partition of the interrupted run
-        else:
-            write_json_atomic(state_file, {**state, "buckets": plan.buckets})
-        shard_ids = [(c, k) for c, r in enumerate(ingested) for k in range(r["chunks"])]
+        filtered = ex.gather(futures, "filter")
+        timings["ingest_and_filter"] = time.time() - t
         plan.shards = [plan.shard_name(c, k) for c, k in shard_ids]
-        t = time.time()
-        filtered = ex.map(filter_shard, plan, shard_ids, "filter")
-        timings["filter"] = time.time() - t
         t = time.time()
         bucketed = ex.map(process_bucket, plan, range(plan.buckets), "dedup+pivot+write", unit="bucket")
         timings["dedup_pivot_write"] = time.time() - t
@@ -255,5 +282,5 @@ def _maybe_select(cfg: ExperimentConfig) -> None:
     run_selection(cfg)
 
 
-__all__ = ["run_prep", "resolve_sources", "prep_config_hash", "output_dir", "auto_buckets"]
+__all__ = ["run_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
 

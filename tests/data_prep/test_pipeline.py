@@ -319,7 +319,7 @@ def test_manifest_fields(tmp_path, multiway):
     assert sorted(Path(f["path"]).name for f in man["inputs"]) == sorted(p.name for p in multiway.iterdir())
     assert all({"size", "mtime", "head_sha256"} <= set(f) for f in man["inputs"])
     assert {c["name"] for c in man["corpora"]} == {"toy"} and man["seed"] == 7
-    assert set(man["timings_s"]) >= {"ingest", "filter", "dedup_pivot_write", "total"}
+    assert set(man["timings_s"]) >= {"ingest", "ingest_and_filter", "dedup_pivot_write", "total"}
     assert "pyarrow" in man["versions"]
 
 

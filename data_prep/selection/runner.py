@@ -294,6 +294,14 @@ def choose_rows(method: str, sel: SelectConfig, columns: dict[str, np.ndarray], 
     return keep
 
 
+def _stats(values: np.ndarray) -> dict:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {"n": 0}
+    return {"n": int(v.size), "mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+
+
 def run_selection(cfg: ExperimentConfig, method: Optional[str] = None) -> Path:
     """Score, select and write the selection of ``cfg`` (contract 5).
 
@@ -328,6 +336,8 @@ def run_selection(cfg: ExperimentConfig, method: Optional[str] = None) -> Path:
         "params": sel.model_dump(mode="json"),
         "config_hash": config_hash(sel),
     }
+    score = columns["miwv" if method == "miwv" else "qsm_score"]
+    manifest["score_stats"] = {"all": _stats(score), "kept": _stats(score[keep])}
     if method == "miwv":
         manifest["model"] = miwv_model_path(cfg)
     else:

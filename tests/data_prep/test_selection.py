@@ -218,6 +218,8 @@ def test_miwv_selection_writes_layout_and_resumes(tmp_path, tiny_model_dir, para
     assert nb[0] == 8 and nb[8] == 0
     expected = select_top(scores, np.repeat([0, 1, 2], 9), 0.2, min_per_group=2)
     assert sorted(kept.column("miwv").to_pylist()) == pytest.approx(sorted(scores[expected].tolist()))
+    stats = manifest["score_stats"]
+    assert stats["all"]["n"] == 27 and stats["kept"]["max"] == pytest.approx(scores.max())
 
     # Resume: only the removed chunk is recomputed, and the result is identical.
     (cache / "chunk-00001.npz").unlink()

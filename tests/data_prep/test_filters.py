@@ -336,3 +336,13 @@ def test_describe_is_json_ready():
     assert desc[0]["params"] == {"max_ratio": 2.0, "unit": "auto"}
     assert desc[1]["params"]["threshold"] == 0.7 and "lid.176.ftz" in desc[1]["params"]["identifier"]
     assert desc[1]["params"]["confusables"] == {"zsm_Latn": ["ind_Latn"]}
+
+
+def test_filter_reference_lists_every_filter_and_parameter():
+    from data_prep.filters.__main__ import reference
+
+    text = reference()
+    for name in ("length", "length_ratio", "src_equals_tgt", "control_chars", "numbers", "min_letters", "lid", "quality"):
+        assert f"## `{name}` (cost" in text
+    assert "- `model`: required" in text and "- `max_ratio`: default `3.0`" in text
+    assert "per-language rules set threshold for that side only" in text

@@ -32,13 +32,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from typing import Any, Callable, ClassVar, Iterable, Optional, Type
+from typing import Any, Callable, ClassVar, Optional, Type
 
 from lmt.errors import ConfigError
-
-#: Parameters handled by the chain builder, not passed to a filter's __init__.
-RESERVED_PARAMS = ("enabled",)
-
 
 class Filter:
     """Base class of pair filters.
@@ -230,11 +226,6 @@ def check_range(name: str, value: Any, low: float = -math.inf, high: float = mat
         raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
 
 
-def side_reason(side: str, what: str) -> str:
-    """``src_too_long`` style reasons."""
-    return f"{side}_{what}"
-
-
 def per_language(fn: Callable[[str], Any]) -> Callable[[str], Any]:
     """Memoise a per-language lookup (record languages repeat in every batch)."""
     cache: dict[str, Any] = {}
@@ -248,8 +239,3 @@ def per_language(fn: Callable[[str], Any]) -> Callable[[str], Any]:
 
     return wrapper
 
-
-def iter_sides(pairs: Iterable[dict]) -> Iterable[tuple[str, str, str, str]]:
-    """``(src_lang, src, tgt_lang, tgt)`` per pair."""
-    for p in pairs:
-        yield p["src_lang"], p["src"], p["tgt_lang"], p["tgt"]

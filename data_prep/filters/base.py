@@ -71,13 +71,11 @@ class Filter:
         accept = self.accept
         for s in scores:
             verdict = accept(s)
-            if verdict is True:
-                out.append(None)
-            elif verdict is False:
-                out.append("rejected")
-            else:
+            if isinstance(verdict, tuple):
                 ok, reason = verdict
                 out.append(None if ok else (reason or "rejected"))
+            else:  # a bool (or numpy bool) without a reason
+                out.append(None if verdict else "rejected")
         return out
 
     def columns(self, score: Any) -> dict[str, float]:

@@ -346,3 +346,26 @@ def test_filter_reference_lists_every_filter_and_parameter():
         assert f"## `{name}` (cost" in text
     assert "- `model`: required" in text and "- `max_ratio`: default `3.0`" in text
     assert "per-language rules set threshold for that side only" in text
+
+
+def test_plain_boolean_accept_and_empty_batches():
+    class Odd(Filter):
+        name = "odd"
+
+        def score(self, pairs):
+            return [len(p["src"]) for p in pairs]
+
+        def accept(self, score):
+            return score % 2 == 1  # a bare bool: the reason defaults to "rejected"
+
+    chain = FilterChain([Odd()])
+    assert chain.apply([]) == ([], [])
+    kept, dropped = chain.apply([pair("abc", "x"), pair("ab", "x")])
+    assert [p["src"] for p in kept] == ["abc"] and dropped[0]["drop_reason"] == "odd:rejected"
+
+    class Broken(Odd):
+        def score(self, pairs):
+            return []
+
+    with pytest.raises(RuntimeError, match=r"filter 'odd' returned 0 scores for 1 pairs"):
+        FilterChain([Broken()]).apply([pair("a", "b")])

@@ -68,17 +68,35 @@ def _samples(data: SelectionInput) -> list:
 
 
 def miwv_model_path(cfg: ExperimentConfig) -> str:
-    """``select.miwv.model`` or the run's CPT output (the model SFT tunes)."""
+    """The model being tuned: ``select.miwv.model``, else the model SFT starts from.
+
+    Without ``select.miwv.model``: ``train.sft.init_from``, else the training
+    stage's default (the CPT output when CPT is enabled, else
+    ``train.model.path``, else the tiny init model), else ``checkpoints/cpt/final``.
+
+    Raises:
+        MissingResourceError: that default is a local path that does not exist yet.
+    """
     sel = select_config(cfg)
     if sel.miwv.model:
         return sel.miwv.model
-    default = cfg.stage_dir("cpt") / "final"
-    if not default.is_dir():
+    path: Optional[str] = None
+    if cfg.train is not None:
+        sft = getattr(cfg.train, "sft", None)
+        path = getattr(sft, "init_from", None) if sft is not None else None
+        if not path:
+            from lmt.training.stage import default_init_from
+
+            path = default_init_from(cfg, "sft")
+    path = path or str(cfg.stage_dir("cpt") / "final")
+    local = path.startswith((".", "/", "~")) or Path(path).exists() or path.count("/") != 1
+    if local and not Path(path).expanduser().exists():
         raise MissingResourceError(
-            f"{cfg.source}: select.miwv.model is not set and the default {default} (CPT output) does not exist; "
-            "set select.miwv.model=PATH_OR_HUB_ID to the model being tuned"
+            f"{cfg.source}: MIWV scores with the model being tuned, and its default {path} does not exist yet; "
+            "run selection after `lmt train cpt` (`lmt select miwv CONFIG`, with select.enabled=false so "
+            "`lmt prep` skips it) or set select.miwv.model=PATH_OR_HUB_ID"
         )
-    return str(default)
+    return path
 
 
 def compute_embeddings(cache: ChunkCache, n: int, chunk_size: int, embed_fn, desc: str) -> np.ndarray:

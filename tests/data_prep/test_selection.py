@@ -247,6 +247,13 @@ def test_missing_model_and_empty_input_are_clear_errors(tmp_path, parallel_text)
     cfg = load_experiment(_config(tmp_path, prep, str(tmp_path / "no_model")))
     with pytest.raises(MissingResourceError, match="no_model"):
         run_selection(cfg)
+    # Default model: what SFT starts from (here the CPT output, not trained yet).
+    cfg3 = load_experiment(_config(tmp_path, prep, "x"), ["select.miwv.model=null", "train.cpt.max_steps=1"])
+    with pytest.raises(MissingResourceError, match=r"checkpoints/cpt/final does not exist yet; run selection after"):
+        run_selection(cfg3)
+    cfg4 = load_experiment(_config(tmp_path, prep, "x"), ["select.miwv.model=null", f"train.model.path={tmp_path}/m"])
+    with pytest.raises(MissingResourceError, match=r"/m does not exist yet"):
+        run_selection(cfg4)
     cfg2 = load_experiment(_config(tmp_path, tmp_path / "empty", "x"), [])
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no parallel Parquet shards"):

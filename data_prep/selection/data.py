@@ -158,10 +158,11 @@ def write_selection(
 ) -> Path:
     """Write kept rows (plus score columns) in the datafiles layout and a manifest.
 
-    Rows keep their input order inside each direction. Every shard and the
-    manifest are written atomically; stale shards of a previous run with the
-    run are replaced so the directory holds only this result (the manifest is
-    written last: a directory without one is unfinished).
+    Rows keep their input order inside each direction. Only parallel data is
+    written (selection is for SFT; monolingual data stays in the prep output).
+    Every shard and the manifest are written atomically; a previous run's
+    shards are replaced as a whole so the directory holds only this result (the
+    manifest is written last: a directory without one is unfinished).
 
     Args:
         out_dir: output data directory.

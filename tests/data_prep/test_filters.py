@@ -335,7 +335,7 @@ def test_describe_is_json_ready():
     assert [d["name"] for d in desc] == ["length_ratio", "lid"]
     assert desc[0]["params"] == {"max_ratio": 2.0, "unit": "auto"}
     assert desc[1]["params"]["threshold"] == 0.7 and "lid.176.ftz" in desc[1]["params"]["identifier"]
-    assert desc[1]["params"]["confusables"] == {"zsm_Latn": ["ind_Latn"]}
+    assert desc[1]["params"]["confusables"]["zsm_Latn"] == ["ind_Latn"]
 
 
 def test_filter_reference_lists_every_filter_and_parameter():

@@ -109,6 +109,20 @@ def test_malay_accepts_indonesian_label_by_default():
     assert LidFilter(confusables={"id": ["ms"]}).accepted_labels("ind_Latn") == {"id", "ms"}
 
 
+def test_cantonese_accepts_the_chinese_label_of_lid176():
+    # FLORES-style written Cantonese is formal and comes out as zh (97% of
+    # FLORES yue_Hant devtest); colloquial Cantonese gets lid.176's yue label.
+    formal = "他補充說：我們現在有四個月大的老鼠，牠們以前患有糖尿病。"
+    colloquial = "佢哋喺度講緊嘢，我唔知佢哋講乜。"
+    en = "They are talking there, I do not know what they say."
+    p = [pair(en, formal, tl="yue_Hant"), pair(en, colloquial, tl="yue_Hant")]
+    f = LidFilter()
+    assert [s.tgt_label for s in f.score(p)] == ["zh", "yue"]
+    assert decide(f, p) == [None, None]
+    assert decide(LidFilter(confusables={"yue_Hant": []}), p) == ["tgt_wrong_lang", None]
+    assert not f.label_matches("yue_Hant", "ja")
+
+
 def test_unlabelable_language_is_skipped_and_counted():
     mongolian = "ᠮᠣᠩᠭᠣᠯ ᠬᠡᠯᠡ ᠪᠢᠴᠢᠭ"
     pairs = [pair("The Mongolian script is written vertically.", mongolian, tl="mvf_Mong"), pair("We will meet at the station tomorrow morning.", mongolian, tl="mvf_Mong")]

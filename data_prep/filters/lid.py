@@ -30,9 +30,9 @@ and 82% to 99% for Croatian. Remaining weak spots of lid.176 there: Javanese
 66% (Indonesian 16%), Uzbek 68% (Turkish 22%), Bokmal 80% (Danish 8%), Pashto
 88% (Persian 10%), Slovak 90% (Czech 6%), Nepali 91% (Hindi 9%); add
 confusables or a better model (GlotLID) per experiment if those matter.
-A language the model cannot
-label at all (``mvf_Mong`` under lid.176) is skipped on that side and counted
-(``unlabelable: skip``), or dropped (``unlabelable: drop``).
+A language the model cannot label at all (``mvf_Mong`` under lid.176) is
+skipped on that side and counted (``unlabelable: skip``), or dropped
+(``unlabelable: drop``).
 """
 
 from __future__ import annotations

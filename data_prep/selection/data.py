@@ -17,7 +17,7 @@ import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +27,7 @@ from lmt.datafiles import MANIFEST, direction_dir, parallel_shards
 from lmt.errors import DataError
 from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic, write_parquet_atomic
 from lmt.languages import Direction
-from lmt.log import get_logger
+from lmt.log import get_logger, progress
 from lmt.schemas import PARALLEL_REQUIRED, check_columns
 
 log = get_logger("lmt.select")
@@ -115,12 +115,15 @@ class ChunkCache:
     def __init__(self, root: "str | Path", key: str, overwrite: bool = False) -> None:
         self.root = Path(root)
         meta = self.root / "key.json"
-        stale = overwrite or not meta.is_file() or read_json(meta).get("key") != key
+        # The key is written before any chunk, so a directory without key.json
+        # holds no chunks of another key (only, at worst, of a concurrent shard
+        # worker with the same key): it is kept.
+        stale = overwrite or (meta.is_file() and read_json(meta).get("key") != key)
         if stale and self.root.exists():
             log.info("%s: cached chunks are from other inputs/parameters (or --overwrite): recomputing", self.root)
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
-        if stale:
+        if stale or not meta.is_file():
             write_json_atomic(meta, {"key": key})
         self.key = key
 
@@ -142,6 +145,38 @@ class ChunkCache:
     def load(self, name: str) -> dict[str, np.ndarray]:
         with np.load(self.path(name)) as z:
             return {k: z[k] for k in z.files}
+
+    def run(
+        self, ranges: list[tuple[int, int]], fn: Callable[[int, int], dict], desc: str, shard: tuple[int, int] = (0, 1)
+    ) -> None:
+        """Compute the missing chunks ``fn(start, stop) -> arrays`` of this shard.
+
+        With ``shard=(i, n)`` only chunks ``c`` with ``c % n == i`` are computed
+        here (other workers compute the rest into the same directory).
+
+        Raises:
+            ShardPending: chunks of other shards are still missing.
+        """
+        i, n = shard
+        todo = [c for c in range(len(ranges)) if c % n == i and not self.has(chunk_name(c))]
+        for c in progress(todo, desc=desc, unit="chunk"):
+            self.save(chunk_name(c), **fn(*ranges[c]))
+        missing = sum(not self.has(chunk_name(c)) for c in range(len(ranges)))
+        if missing:
+            raise ShardPending(f"{desc}: {missing} of {len(ranges)} chunks are left to other shards")
+
+    def gather(self, ranges: list[tuple[int, int]], field: str) -> np.ndarray:
+        """One array field of every chunk, concatenated in row order."""
+        return np.concatenate([self.load(chunk_name(c))[field] for c in range(len(ranges))], axis=0)
+
+
+class ShardPending(Exception):
+    """A sharded run finished its own chunks; others' are still missing."""
+
+
+def chunk_name(c: int) -> str:
+    """File stem of chunk ``c``."""
+    return f"chunk-{c:05d}"
 
 
 def chunk_ranges(n: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -13,19 +13,29 @@ from typing import Any, Optional
 
 import numpy as np
 
-from data_prep.selection.data import CACHE_DIR, ChunkCache, SelectionInput, chunk_ranges, load_input, write_selection
+from data_prep.selection.data import (
+    CACHE_DIR,
+    ChunkCache,
+    SelectionInput,
+    ShardPending,
+    chunk_ranges,
+    load_input,
+    write_selection,
+)
 from data_prep.selection.ranking import budget, diversity_select, quota_mask, select_top
 from lmt.config import ExperimentConfig, config_hash
 from lmt.config.select import SelectConfig
 from lmt.errors import ConfigError, MissingResourceError
 from lmt.io import content_hash
 from lmt.languages import Direction
-from lmt.log import get_logger, progress
+from lmt.log import get_logger
 from lmt.prompts import get_template
 
 log = get_logger("lmt.select")
 
 METHODS = ("miwv", "mdaq")
+
+__all__ = ["run_selection", "ShardPending", "miwv_columns", "mdaq_columns", "choose_rows", "find_neighbors"]
 
 
 def select_config(cfg: ExperimentConfig) -> SelectConfig:
@@ -99,53 +109,67 @@ def miwv_model_path(cfg: ExperimentConfig) -> str:
     return path
 
 
-def compute_embeddings(cache: ChunkCache, n: int, chunk_size: int, embed_fn, desc: str) -> np.ndarray:
-    """Embeddings of rows ``0..n-1`` chunk by chunk, skipping cached chunks."""
-    parts = []
-    ranges = chunk_ranges(n, chunk_size)
-    for c, (s, e) in enumerate(progress(ranges, desc=desc, unit="chunk")):
-        name = f"chunk-{c:05d}"
-        if not cache.has(name):
-            cache.save(name, emb=embed_fn(s, e))
-        parts.append(cache.load(name)["emb"])
-    return np.concatenate(parts, axis=0)
-
-
 def find_neighbors(
-    emb: np.ndarray, groups: Optional[np.ndarray], engine: str, block_size: int, device: Optional[str]
+    x: np.ndarray,
+    groups: Optional[np.ndarray],
+    engine: str,
+    block_size: int,
+    device: Optional[str],
+    start: int = 0,
+    stop: Optional[int] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest other row of every row, among all rows or within its group.
+    """Nearest other row of rows ``start..stop-1``, among all rows or within their group.
 
-    ``emb`` is normalised in place. A group of one row (a direction with a
-    single sample) searches among all rows instead. Searching per direction
-    also cuts the O(N^2) cost to the sum of the directions' squares.
+    ``x`` must be L2-normalised. A group of one row (a direction with a single
+    sample) searches among all rows instead. Searching per direction also cuts
+    the O(N^2) cost to the sum of the directions' squares.
     """
-    from data_prep.selection.retrieval import l2_normalize, nearest_neighbors
+    from data_prep.selection.retrieval import nearest_neighbors
 
-    x = l2_normalize(emb, inplace=True)
+    stop = len(x) if stop is None else stop
     if groups is None:
-        return nearest_neighbors(x, engine, block_size, normalized=True, device=device)
-    nb = np.empty(len(x), dtype=np.int64)
-    sim = np.empty(len(x), dtype=np.float32)
-    for g in np.unique(groups):
+        return nearest_neighbors(x, engine, block_size, start, stop, True, device)
+    nb = np.empty(stop - start, dtype=np.int64)
+    sim = np.empty(stop - start, dtype=np.float32)
+    for g in np.unique(groups[start:stop]):
         rows = np.flatnonzero(groups == g)
+        mine = rows[(rows >= start) & (rows < stop)]
         if rows.size < 2:
-            for r in rows:
-                nb[r : r + 1], sim[r : r + 1] = nearest_neighbors(x, engine, block_size, r, r + 1, True, device)
+            for r in mine:
+                nb[r - start : r - start + 1], sim[r - start : r - start + 1] = nearest_neighbors(
+                    x, engine, block_size, int(r), int(r) + 1, True, device
+                )
             continue
-        part_nb, sim[rows] = nearest_neighbors(x[rows], engine, block_size, normalized=True, device=device)
-        nb[rows] = rows[part_nb]
+        # Rows of the group in row order; the queries are a run of them (input
+        # rows are grouped by direction) or, failing that, searched one by one.
+        keys = x[rows] if rows[-1] - rows[0] + 1 != rows.size else x[rows[0] : rows[-1] + 1]
+        pos = np.searchsorted(rows, mine)
+        if mine.size and pos[-1] - pos[0] + 1 == mine.size:
+            part_nb, part_sim = nearest_neighbors(keys, engine, block_size, int(pos[0]), int(pos[-1]) + 1, True, device)
+        else:
+            found = [nearest_neighbors(keys, engine, block_size, int(p), int(p) + 1, True, device) for p in pos]
+            part_nb = np.concatenate([f[0] for f in found]) if found else np.zeros(0, dtype=np.int64)
+            part_sim = np.concatenate([f[1] for f in found]) if found else np.zeros(0, dtype=np.float32)
+        nb[mine - start] = rows[part_nb]
+        sim[mine - start] = part_sim
     return nb, sim
 
 
-def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) -> dict[str, np.ndarray]:
-    """``miwv`` and ``miwv_neighbor`` for every input row (resumable).
+def miwv_columns(
+    cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, shard: tuple[int, int] = (0, 1)
+) -> dict[str, np.ndarray]:
+    """``miwv`` and ``miwv_neighbor`` for every input row (resumable, shardable).
 
-    ``miwv_neighbor`` is the input row index (see :mod:`data_prep.selection.data`)
-    of the retrieved one-shot example.
+    Three chunked phases, each cached: embeddings, neighbours (query chunks),
+    losses. ``miwv_neighbor`` is the input row index (see
+    :mod:`data_prep.selection.data`) of the retrieved one-shot example.
+
+    Raises:
+        ShardPending: with ``shard``, when other shards' chunks are missing.
     """
     from data_prep.selection.embed import embed_texts, load_encoder, pick_device
-    from data_prep.selection.miwv import example_text, miwv_scores
+    from data_prep.selection.miwv import example_text
+    from data_prep.selection.retrieval import l2_normalize
     from lmt.modeling import load_model, load_tokenizer
 
     sel = select_config(cfg)
@@ -154,7 +178,7 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
     template = get_template(m.template)
     device = pick_device(sel.device)
     samples = _samples(data)
-    n = len(samples)
+    ranges = chunk_ranges(len(samples), sel.chunk_size)
     state: dict[str, Any] = {}
 
     def lm() -> tuple[Any, Any]:
@@ -165,47 +189,52 @@ def miwv_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path) 
             state["lm"] = (model, tok)
         return state["lm"]
 
-    def embedder() -> tuple[Any, Any]:
+    def embed_chunk(s: int, e: int) -> dict:
         if m.embedder == "model":
-            return lm()
-        if "enc" not in state:
-            state["enc"] = load_encoder(m.embedder, m.trust_remote_code, device)
-        return state["enc"]
+            model, tok = lm()
+        else:
+            if "enc" not in state:
+                state["enc"] = load_encoder(m.embedder, m.trust_remote_code, device)
+            model, tok = state["enc"]
+        texts = [example_text(template, x) for x in samples[s:e]]
+        return {"emb": embed_texts(model, tok, texts, m.batch_size, m.max_length, "embeddings")}
 
     # Chunk files are named by position, so the chunk size is part of every key.
     base_key = [data.key, sel.chunk_size, _model_key(model_path), m.template, m.max_length]
     emb_key = content_hash(base_key, "emb", m.embedder if m.embedder == "model" else _model_key(m.embedder))
     emb_cache = ChunkCache(cache_root / "miwv_embeddings", emb_key, sel.overwrite)
+    emb_cache.run(ranges, embed_chunk, "miwv embeddings", shard)
 
-    def embed_chunk(s: int, e: int) -> np.ndarray:
-        model, tok = embedder()
-        return embed_texts(
-            model, tok, [example_text(template, x) for x in samples[s:e]], m.batch_size, m.max_length, "embeddings"
-        )
-
-    emb = compute_embeddings(emb_cache, n, sel.chunk_size, embed_chunk, "miwv embeddings")
-
-    nb_key = content_hash(emb_key, m.retrieval, m.neighbors, "nb")
+    nb_key = content_hash(emb_key, m.retrieval, m.neighbors, m.block_size, "nb")
     nb_cache = ChunkCache(cache_root / "miwv_neighbors", nb_key, sel.overwrite)
-    if not nb_cache.has("neighbors"):
-        groups = data.direction_codes() if m.neighbors == "direction" else None
-        nb, sim = find_neighbors(emb, groups, m.retrieval, m.block_size, device if device.startswith("cuda") else None)
-        nb_cache.save("neighbors", neighbor=nb, similarity=sim)
-    neighbors = nb_cache.load("neighbors")["neighbor"]
+    groups = data.direction_codes() if m.neighbors == "direction" else None
+    nb_device = device if device.startswith("cuda") else None
 
-    loss_key = content_hash(emb_key, m.use_chat_template, "loss")
-    loss_cache = ChunkCache(cache_root / "miwv_scores", loss_key, sel.overwrite)
-    miwv = np.empty(n, dtype=np.float64)
-    for c, (s, e) in enumerate(progress(chunk_ranges(n, sel.chunk_size), desc="miwv", unit="chunk")):
-        name = f"chunk-{c:05d}"
-        if not loss_cache.has(name):
-            model, tok = lm()
-            score, with_ex, without = miwv_scores(
-                model, tok, template, samples, neighbors, range(s, e), m.use_chat_template, m.batch_size, m.max_length
-            )
-            loss_cache.save(name, miwv=score, loss_with=with_ex, loss_without=without)
-        miwv[s:e] = loss_cache.load(name)["miwv"]
-    return {"miwv": miwv, "miwv_neighbor": neighbors.astype(np.int64)}
+    def neighbor_chunk(s: int, e: int) -> dict:
+        if "x" not in state:
+            state["x"] = l2_normalize(emb_cache.gather(ranges, "emb"), inplace=True)
+        nb, sim = find_neighbors(state["x"], groups, m.retrieval, m.block_size, nb_device, s, e)
+        return {"neighbor": nb, "similarity": sim}
+
+    nb_cache.run(ranges, neighbor_chunk, "miwv neighbours", shard)
+    state.pop("x", None)
+    neighbors = nb_cache.gather(ranges, "neighbor")
+
+    def score_chunk(s: int, e: int) -> dict:
+        # Looked up at call time so tests can count calls.
+        from data_prep.selection import miwv as miwv_mod
+
+        model, tok = lm()
+        score, with_ex, without = miwv_mod.miwv_scores(
+            model, tok, template, samples, neighbors, range(s, e), m.use_chat_template, m.batch_size, m.max_length
+        )
+        return {"miwv": score, "loss_with": with_ex, "loss_without": without}
+
+    loss_cache = ChunkCache(
+        cache_root / "miwv_scores", content_hash(nb_key, m.use_chat_template, "loss"), sel.overwrite
+    )
+    loss_cache.run(ranges, score_chunk, "miwv", shard)
+    return {"miwv": loss_cache.gather(ranges, "miwv"), "miwv_neighbor": neighbors.astype(np.int64)}
 
 
 def qsm_path(cfg: ExperimentConfig) -> Path:
@@ -241,8 +270,14 @@ def default_clusters(n: int, n_keep: int) -> int:
     return max(1, min(int(math.sqrt(n / 2)), n_keep))
 
 
-def mdaq_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, n_keep: int) -> dict[str, np.ndarray]:
-    """``qsm_score`` and ``cluster`` for every input row (resumable)."""
+def mdaq_columns(
+    cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, n_keep: int, shard: tuple[int, int] = (0, 1)
+) -> dict[str, np.ndarray]:
+    """``qsm_score`` and ``cluster`` for every input row (resumable, shardable).
+
+    Raises:
+        ShardPending: with ``shard``, when other shards' chunks are missing.
+    """
     from data_prep.selection.embed import embed_texts, load_encoder, pick_device
     from data_prep.selection.qsm import load_qsm, pair_instruction, qsm_text
 
@@ -262,32 +297,30 @@ def mdaq_columns(cfg: ExperimentConfig, data: SelectionInput, cache_root: Path, 
     samples = _samples(data)
     texts = [qsm_text(pair_instruction(md.template, s.src_lang, s.tgt_lang, s.src), s.tgt) for s in samples]
     n = len(texts)
+    ranges = chunk_ranges(n, sel.chunk_size)
     qsm_id = [_model_key(str(qpath)), _model_key(str(qpath / "encoder"))]  # head.pt + encoder weights
     key = content_hash(data.key, sel.chunk_size, qsm_id, md.template, "qsm")
     cache = ChunkCache(cache_root / "qsm_scores", key, sel.overwrite)
-    scores = np.empty(n, dtype=np.float64)
-    for c, (s, e) in enumerate(progress(chunk_ranges(n, sel.chunk_size), desc="qsm", unit="chunk")):
-        name = f"chunk-{c:05d}"
-        if not cache.has(name):
-            cache.save(name, score=scorer().predict(texts[s:e], md.batch_size))
-        scores[s:e] = cache.load(name)["score"]
+    cache.run(ranges, lambda s, e: {"score": scorer().predict(texts[s:e], md.batch_size)}, "qsm", shard)
+    scores = cache.gather(ranges, "score").astype(np.float64)
 
     if md.embedder == "qsm":
         emb_key = content_hash(key, "emb")
 
-        def embed_chunk(s: int, e: int) -> np.ndarray:
-            return scorer().embed(texts[s:e], md.batch_size)
+        def embed_chunk(s: int, e: int) -> dict:
+            return {"emb": scorer().embed(texts[s:e], md.batch_size)}
     else:
         emb_key = content_hash(data.key, sel.chunk_size, _model_key(md.embedder), md.template, md.max_length, "emb")
 
-        def embed_chunk(s: int, e: int) -> np.ndarray:
+        def embed_chunk(s: int, e: int) -> dict:
             if "enc" not in state:
                 state["enc"] = load_encoder(md.embedder, md.trust_remote_code, device)
             model, tok = state["enc"]
-            return embed_texts(model, tok, texts[s:e], md.batch_size, md.max_length)
+            return {"emb": embed_texts(model, tok, texts[s:e], md.batch_size, md.max_length)}
 
     emb_cache = ChunkCache(cache_root / "mdaq_embeddings", emb_key, sel.overwrite)
-    emb = compute_embeddings(emb_cache, n, sel.chunk_size, embed_chunk, "dsa embeddings")
+    emb_cache.run(ranges, embed_chunk, "dsa embeddings", shard)
+    emb = emb_cache.gather(ranges, "emb")
     k = md.n_clusters or default_clusters(n, n_keep)
     seed = sel.seed if sel.seed is not None else cfg.seed
     clusters = cluster_embeddings(emb, k, md.pca_variance, seed)
@@ -320,18 +353,29 @@ def _stats(values: np.ndarray) -> dict:
     return {"n": int(v.size), "mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
 
 
-def run_selection(cfg: ExperimentConfig, method: Optional[str] = None) -> Path:
+def run_selection(cfg: ExperimentConfig, method: Optional[str] = None, shard: Optional[tuple[int, int]] = None) -> Path:
     """Score, select and write the selection of ``cfg`` (contract 5).
 
     Args:
         cfg: the experiment (its ``select:`` section, or defaults).
         method: ``miwv`` or ``mdaq`` (default ``select.method``).
+        shard: ``(i, n)``: compute only this worker's chunks of each phase
+            (chunks ``c % n == i``), for ``n`` workers sharing the output
+            directory (e.g. one per GPU or a cluster array job). A worker stops
+            with :class:`ShardPending` at the first phase that needs other
+            shards' chunks; rerun the workers until one finishes the selection.
 
     Returns:
         The output data directory (``select.output_dir`` or ``stage_dir("select")``).
+
+    Raises:
+        ShardPending: only with ``shard``.
     """
     sel = select_config(cfg)
     method = method or sel.method
+    shard = shard or (0, 1)
+    if not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+        raise ConfigError(f"shard {shard[0]}/{shard[1]}: expected I/N with 0 <= I < N")
     if method not in METHODS:
         raise ConfigError(f"{cfg.source}: select.method: unknown method {method!r}; use one of {', '.join(METHODS)}")
     directions = [Direction.parse(d) for d in sel.directions] or None
@@ -343,9 +387,9 @@ def run_selection(cfg: ExperimentConfig, method: Optional[str] = None) -> Path:
     cache_root = out / CACHE_DIR
     n_keep = budget(len(data), sel.share)
     if method == "miwv":
-        columns = miwv_columns(cfg, data, cache_root)
+        columns = miwv_columns(cfg, data, cache_root, shard)
     else:
-        columns = mdaq_columns(cfg, data, cache_root, n_keep)
+        columns = mdaq_columns(cfg, data, cache_root, n_keep, shard)
     groups = data.direction_codes()
     keep = choose_rows(method, sel, columns, groups)
     manifest = {

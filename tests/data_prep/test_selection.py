@@ -15,7 +15,7 @@ from data_prep.selection.miwv import Sample, miwv_scores
 from data_prep.selection.ranking import budget, rank_order, select_top
 from data_prep.selection.retrieval import full_matrix_neighbors, have_faiss, nearest_neighbors
 from lmt.config import load_experiment
-from lmt.errors import DataError, MissingResourceError
+from lmt.errors import ConfigError, DataError, MissingResourceError
 from lmt.prompts import build_training_text, get_template
 from lmt.schemas import PARALLEL_SCHEMA
 
@@ -212,7 +212,9 @@ def test_miwv_selection_writes_layout_and_resumes(tmp_path, tiny_model_dir, para
     # The kept rows are exactly the quota + top share of the cached scores.
     cache = out / "cache" / "miwv_scores"
     scores = np.concatenate([np.load(cache / f"chunk-{c:05d}.npz")["miwv"] for c in range(4)])
-    nb = np.load(out / "cache" / "miwv_neighbors" / "neighbors.npz")["neighbor"]
+    nb = np.concatenate(
+        [np.load(out / "cache" / "miwv_neighbors" / f"chunk-{c:05d}.npz")["neighbor"] for c in range(4)]
+    )
     assert np.all(nb != np.arange(27))
     # Duplicate rows 0 and 8 of each direction: each other's neighbour (same vector), never themselves.
     assert nb[0] == 8 and nb[8] == 0
@@ -258,3 +260,40 @@ def test_missing_model_and_empty_input_are_clear_errors(tmp_path, parallel_text)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no parallel Parquet shards"):
         run_selection(cfg2)
+
+
+def test_sharded_workers_split_every_phase(tmp_path, tiny_model_dir, parallel_text, monkeypatch, capsys):
+    import data_prep.selection.miwv as miwv_mod
+    from data_prep.selection.cli import main
+
+    prep = write_prep_dir(tmp_path / "prep", parallel_text)  # 27 rows, 4 chunks of 8
+    cfg_path = _config(tmp_path, prep, tiny_model_dir)
+    calls = []
+    real = miwv_mod.miwv_scores
+
+    def counting(*args, **kwargs):
+        calls.append(list(args[5]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(miwv_mod, "miwv_scores", counting)
+    out = tmp_path / "run" / "data" / "selected"
+    assert main(["miwv", str(cfg_path), "--shard", "0/2"]) == 0  # embeddings 0, 2
+    assert "miwv embeddings: 2 of 4 chunks are left" in capsys.readouterr().out
+    assert main(["miwv", str(cfg_path), "--shard", "1/2"]) == 0  # embeddings 1, 3; neighbours 1, 3
+    assert "miwv neighbours: 2 of 4" in capsys.readouterr().out
+    assert main(["miwv", str(cfg_path), "--shard", "0/2"]) == 0  # neighbours 0, 2; losses 0, 2
+    assert "miwv: 2 of 4" in capsys.readouterr().out
+    assert calls == [list(range(0, 8)), list(range(16, 24))] and not (out / "manifest.json").exists()
+    assert main(["miwv", str(cfg_path), "--shard", "1/2"]) == 0  # losses 1, 3; selection
+    assert calls[2:] == [list(range(8, 16)), list(range(24, 27))]
+    assert capsys.readouterr().out.strip() == str(out)
+    sharded = {p.parent.name: pq.read_table(p).to_pylist() for p in out.glob("parallel/*/*.parquet")}
+    # The same selection as one unsharded worker.
+    assert main(["miwv", str(cfg_path), f"select.output_dir={tmp_path / 'one'}"]) == 0
+    single = {p.parent.name: pq.read_table(p).to_pylist() for p in (tmp_path / "one").glob("parallel/*/*.parquet")}
+    assert single.keys() == sharded.keys()
+    for k in single:
+        assert [r["origin"] for r in single[k]] == [r["origin"] for r in sharded[k]]
+        assert [r["miwv"] for r in single[k]] == pytest.approx([r["miwv"] for r in sharded[k]], abs=1e-6)
+    with pytest.raises(ConfigError, match="expected 0 <= I < N"):
+        main(["miwv", str(cfg_path), "--shard", "2/2"])

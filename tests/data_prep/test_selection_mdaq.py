@@ -203,7 +203,7 @@ def test_miwv_and_dsa_with_an_hf_encoder_embedder(tmp_path, tiny_model_dir, tiny
     out = run_selection(cfg)
     emb = np.concatenate([np.load(p)["emb"] for p in sorted((out / "cache" / "miwv_embeddings").glob("*.npz"))])
     assert emb.shape == (27, 32)  # the encoder's width (the tiny LM's is 64)
-    nb = np.load(out / "cache" / "miwv_neighbors" / "neighbors.npz")["neighbor"]
+    nb = np.concatenate([np.load(p)["neighbor"] for p in sorted((out / "cache" / "miwv_neighbors").glob("*.npz"))])
     assert np.all(nb != np.arange(27)) and nb[0] == 8
     kept = pa.concat_tables(pq.read_table(p) for p in sorted(out.glob("parallel/*/*.parquet")))
     assert kept.num_rows == 6 and kept.column("miwv_neighbor").to_pylist() != [None] * 6
@@ -233,16 +233,22 @@ def test_mdaq_choice_per_direction_with_quotas():
     assert np.flatnonzero(per & (groups == 0)).tolist() == [36, 37, 38, 39]
 
 
-def test_neighbors_within_direction():
+def test_neighbors_within_direction_and_in_query_chunks():
+    from data_prep.selection.retrieval import l2_normalize
     from data_prep.selection.runner import find_neighbors
 
     rng = np.random.default_rng(3)
     emb = rng.normal(size=(30, 8)).astype(np.float32)
     emb[20] = emb[0]  # a duplicate in another direction: eligible only with neighbors=all
+    x = l2_normalize(emb)
     groups = np.repeat([0, 1, 2], [15, 14, 1])
-    nb_all, _ = find_neighbors(emb.copy(), None, "blocked", 4, None)
+    nb_all, _ = find_neighbors(x, None, "blocked", 4, None)
     assert nb_all[0] == 20 and np.all(nb_all != np.arange(30))
-    nb_dir, _ = find_neighbors(emb.copy(), groups, "blocked", 4, None)
+    nb_dir, sim_dir = find_neighbors(x, groups, "blocked", 4, None)
     assert np.all(nb_dir != np.arange(30))
     assert np.all(groups[nb_dir[:29]] == groups[:29])
     assert nb_dir[0] != 20 and groups[nb_dir[29]] != 2  # a lone sample falls back to all rows
+    # Query chunks (as cached and sharded) give the same answer as one search.
+    for grouping, whole in ((None, nb_all), (groups, nb_dir)):
+        parts = [find_neighbors(x, grouping, "blocked", 4, None, s, e)[0] for s, e in ((0, 7), (7, 18), (18, 30))]
+        np.testing.assert_array_equal(np.concatenate(parts), whole)

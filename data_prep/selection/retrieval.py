@@ -27,12 +27,20 @@ large search into independent shards of queries.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+import weakref
+from typing import Any, Callable, Literal, Optional
 
 import numpy as np
 
 from lmt.errors import ConfigError, DataError
 from lmt.log import progress
+
+
+def _blocks(q_starts: range) -> Any:
+    # No bar for a single block: per-chunk calls would flood the log.
+    if len(q_starts) <= 1:
+        return q_starts
+    return progress(q_starts, desc="neighbours", total=len(q_starts), unit="block")
 
 
 def l2_normalize(emb: np.ndarray, inplace: bool = False, block: int = 65536) -> np.ndarray:
@@ -111,12 +119,29 @@ def nearest_neighbors(
     return _blocked_search(x, start, stop, block_size)
 
 
+_CACHE: dict = {}
+
+
+def _cached(kind: tuple, x: np.ndarray, build: Callable[[], Any]) -> Any:
+    """Reuse the keys' device copy / faiss index across query chunks of the same array.
+
+    Keyed by a weak reference to ``x`` itself (not its address, which a new
+    array may reuse), one entry only, so memory does not accumulate. The
+    caller must not modify ``x`` in place between calls.
+    """
+    ref = _CACHE.get("ref")
+    if _CACHE.get("kind") != kind or ref is None or ref() is not x:
+        _CACHE.clear()
+        _CACHE.update(kind=kind, ref=weakref.ref(x), value=build())
+    return _CACHE["value"]
+
+
 def _blocked_search(x: np.ndarray, start: int, stop: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(x)
     best_idx = np.full(stop - start, -1, dtype=np.int64)
     best_sim = np.full(stop - start, -np.inf, dtype=np.float32)
     q_starts = range(start, stop, block)
-    for qs in progress(q_starts, desc="neighbours", total=len(q_starts), unit="block"):
+    for qs in _blocks(q_starts):
         qe = min(qs + block, stop)
         q = x[qs:qe]
         rows = np.arange(qe - qs)
@@ -144,11 +169,11 @@ def _blocked_search_torch(
     import torch
 
     n = len(x)
-    keys = torch.from_numpy(x).to(device)
+    keys = _cached(("torch", device), x, lambda: torch.from_numpy(x).to(device))
     best_idx = torch.full((stop - start,), -1, dtype=torch.long, device=device)
     best_sim = torch.full((stop - start,), float("-inf"), dtype=torch.float32, device=device)
     q_starts = range(start, stop, block)
-    for qs in progress(q_starts, desc="neighbours", total=len(q_starts), unit="block"):
+    for qs in _blocks(q_starts):
         qe = min(qs + block, stop)
         q = keys[qs:qe]
         b_idx, b_sim = best_idx[qs - start : qe - start], best_sim[qs - start : qe - start]
@@ -170,8 +195,12 @@ def _blocked_search_torch(
 def _faiss_search(x: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
+    def build() -> "faiss.IndexFlatIP":
+        index = faiss.IndexFlatIP(x.shape[1])
+        index.add(x)
+        return index
+
+    index = _cached(("faiss",), x, build)
     sims, ids = index.search(x[start:stop], 2)
     own = np.arange(start, stop)
     # With exact duplicates faiss may rank i second or not at all: take the

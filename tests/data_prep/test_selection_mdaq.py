@@ -250,5 +250,14 @@ def test_neighbors_within_direction_and_in_query_chunks():
     assert nb_dir[0] != 20 and groups[nb_dir[29]] != 2  # a lone sample falls back to all rows
     # Query chunks (as cached and sharded) give the same answer as one search.
     for grouping, whole in ((None, nb_all), (groups, nb_dir)):
-        parts = [find_neighbors(x, grouping, "blocked", 4, None, s, e)[0] for s, e in ((0, 7), (7, 18), (18, 30))]
-        np.testing.assert_array_equal(np.concatenate(parts), whole)
+        for device in (None, "cpu"):  # numpy tiles; torch tiles (keys cached across chunks)
+            parts = [find_neighbors(x, grouping, "blocked", 4, device, s, e)[0] for s, e in ((0, 7), (7, 18), (18, 30))]
+            np.testing.assert_array_equal(np.concatenate(parts), whole)
+    # The torch key cache never serves another array of the same shape.
+    from data_prep.selection.retrieval import nearest_neighbors
+
+    for seed in (4, 5, 6):
+        y = l2_normalize(np.random.default_rng(seed).normal(size=(30, 8)))
+        ref, _ = nearest_neighbors(y, "blocked", 4, normalized=True)
+        got, _ = nearest_neighbors(y, "blocked", 4, 0, 10, normalized=True, device="cpu")
+        np.testing.assert_array_equal(got, ref[:10])

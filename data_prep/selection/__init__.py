@@ -11,13 +11,15 @@
 Both read a data directory in the :mod:`lmt.datafiles` layout (the prep output
 by default) and write the same layout with score columns (``miwv``,
 ``miwv_neighbor``; ``qsm_score``, ``cluster``) and a manifest holding counts per
-direction before/after, the method and its parameters. Scores are cached in
-chunks under ``<output_dir>/cache/`` so an interrupted run resumes.
+direction before/after, the method and its parameters. Every phase
+(embeddings, neighbour search, losses/scores) runs in chunks cached under
+``<output_dir>/cache/``, so an interrupted run resumes, and ``--shard I/N``
+splits the chunks over N workers sharing that directory.
 
 Entry points: :func:`run_selection` (used by ``lmt prep`` when ``select:`` is
 enabled) and ``lmt select miwv|mdaq|qsm-train|qsm-score CONFIG [key=value ...]``.
 """
 
-from data_prep.selection.runner import run_selection
+from data_prep.selection.runner import ShardPending, run_selection
 
-__all__ = ["run_selection"]
+__all__ = ["run_selection", "ShardPending"]

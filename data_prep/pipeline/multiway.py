@@ -28,13 +28,14 @@ import functools
 from collections import Counter, defaultdict
 from typing import Any, Optional
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_prep.pipeline.downsample import Downsampler
 from data_prep.pipeline.keys import swap_score_name
 from data_prep.pipeline.plan import PrepPlan
-from data_prep.pipeline.shards import BASE_COLUMNS, KEY_COLUMNS, bucket_parts
+from data_prep.pipeline.shards import KEY_COLUMNS, bucket_parts
 from lmt.datafiles import direction_dir
 from lmt.errors import ConfigError, UnknownLanguageError
 from lmt.io import read_json, write_json_atomic, write_parquet_atomic
@@ -78,21 +79,32 @@ def _selector(spec: tuple[str, ...]) -> DirectionSelector:
     return DirectionSelector(list(spec))
 
 
-def _dedup(cols: dict[str, list], exact_on: bool, norm_on: bool, drops: Counter) -> list[int]:
-    keep: list[int] = []
-    seen_exact: set[int] = set()
-    seen_norm: set[int] = set()
-    for i, (e, n) in enumerate(zip(cols["_exact"], cols["_norm"])):
-        if exact_on and e in seen_exact:
-            drops["dedup:exact"] += 1
-            continue
-        if norm_on and n in seen_norm:
-            drops["dedup:normalized"] += 1
-            continue
-        seen_exact.add(e)
-        seen_norm.add(n)
-        keep.append(i)
-    return keep
+def _dedup(exact: np.ndarray, norm: np.ndarray, exact_on: bool, norm_on: bool, drops: Counter) -> np.ndarray:
+    """Indices (in order) of first occurrences; counts the others by kind.
+
+    An exact duplicate is also a normalised one (the normalised key is a
+    function of the text), so with both on a pair is kept iff it is the first
+    of its normalised key; it counts as ``dedup:exact`` when its exact key was
+    seen before, else ``dedup:normalized``.
+    """
+    n = len(exact)
+    if not (exact_on or norm_on) or n == 0:
+        return np.arange(n)
+    key = norm if norm_on else exact
+    _, first = np.unique(key, return_index=True)
+    keep = np.zeros(n, dtype=bool)
+    keep[first] = True
+    if exact_on:
+        _, first_exact = np.unique(exact, return_index=True)
+        is_first_exact = np.zeros(n, dtype=bool)
+        is_first_exact[first_exact] = True
+        drops["dedup:exact"] += int((~keep & ~is_first_exact).sum())
+        drops["dedup:normalized"] += int((~keep & is_first_exact).sum())
+    else:
+        drops["dedup:normalized"] += int((~keep).sum())
+    for k in [k for k, v in drops.items() if v == 0]:
+        del drops[k]
+    return np.flatnonzero(keep)
 
 
 def process_bucket(plan: PrepPlan, bucket: int) -> dict:
@@ -109,142 +121,169 @@ def process_bucket(plan: PrepPlan, bucket: int) -> dict:
     parts = bucket_parts(plan, plan.shards, bucket)
     drops: Counter = Counter()
     stats: dict[str, Counter] = defaultdict(Counter)
-    outputs: dict[Direction, dict[str, list]] = {}
+    tables: dict[Direction, list[pa.Table]] = {}
     if parts:
         table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default").sort_by("_ord")
-        cols = {name: table.column(name).to_pylist() for name in table.column_names}
-        del table
-        score_names = [c for c in cols if c not in BASE_COLUMNS and c not in KEY_COLUMNS]
-        keep = _dedup(cols, prep.dedup.exact, prep.dedup.normalized, drops)
-        outputs = _emit(plan, cols, keep, score_names, stats)
-    for d, out in outputs.items():
-        if out["src"]:
-            write_parquet_atomic(_to_table(out), direction_dir(plan.out_dir, d) / f"part-{bucket:05d}.parquet")
+        keep = _dedup(
+            table.column("_exact").to_numpy(), table.column("_norm").to_numpy(), prep.dedup.exact, prep.dedup.normalized, drops
+        )
+        table = table.take(pa.array(keep)).drop_columns(list(KEY_COLUMNS) + ["_ord"])
+        tables = _emit(plan, table, stats)
+    for d, ts in tables.items():
+        out = pa.concat_tables(ts) if len(ts) > 1 else ts[0]
+        if out.num_rows:
+            write_parquet_atomic(out, direction_dir(plan.out_dir, d) / f"part-{bucket:05d}.parquet")
     result = {"drops": dict(sorted(drops.items())), "directions": {k: dict(v) for k, v in sorted(stats.items())}}
     write_json_atomic(done, result)
     return result
 
 
-def _to_table(out: dict[str, list]) -> pa.Table:
+def _output(d: Direction, src, tgt, corpus, origin, aux_lang: Optional[str], aux: list, scores: dict[str, Any]) -> pa.Table:
+    """One direction's records in the output schema (score columns after the base ones)."""
+    n = len(src)
+    has_aux = [a is not None for a in aux]
+    arrays = [
+        pa.array([d.src] * n, pa.string()),
+        pa.array([d.tgt] * n, pa.string()),
+        src,
+        tgt,
+        corpus,
+        origin,
+        pa.array([aux_lang if h else None for h in has_aux], pa.string()),
+        pa.array(aux, pa.string()),
+    ]
     fields = list(PARALLEL_SCHEMA)
-    arrays = [pa.array(out[f.name], type=f.type) for f in fields]
-    for name in out:
-        if name not in PARALLEL_SCHEMA.names:
-            fields.append(pa.field(name, pa.float64()))
-            arrays.append(pa.array(out[name], type=pa.float64()))
+    for name in sorted(scores):  # one column order whichever side a score came from
+        fields.append(pa.field(name, pa.float64()))
+        arrays.append(scores[name])
+    arrays = [a if isinstance(a, (pa.Array, pa.ChunkedArray)) else pa.array(a, pa.string()) for a in arrays]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-class _Sink:
-    """One output direction of a bucket: its settings, counters and columns."""
+def _emit(plan: PrepPlan, table: pa.Table, stats: dict) -> dict[Direction, list[pa.Table]]:
+    """Both directions of every pair, pivot pairs, aux sentences, downsampling.
 
-    __slots__ = ("src", "tgt", "aux", "stats", "out", "_p", "_seed", "_prefix")
-
-    def __init__(self, d: Direction, aux: Optional[str], ds: Downsampler, out: dict, stats: Counter) -> None:
-        self.src, self.tgt, self.aux, self.out, self.stats = d.src, d.tgt, aux, out, stats
-        self._p = ds.ratio_for(d)
-        self._seed = ds.seed
-        self._prefix = ds.prefix(d)
-
-    def keep(self, s: str, t: str) -> bool:
-        p = self._p
-        if p >= 1.0:
-            return True
-        if p <= 0.0:
-            return False
-        return Downsampler.draw(self._prefix, s, t, self._seed) < p
-
-
-def _emit(plan: PrepPlan, cols: dict[str, list], keep: list[int], score_names: list[str], stats: dict) -> dict:
+    Column-wise: per language pair and direction, the kept rows are one Arrow
+    ``take``; Python only touches what is per record by nature (the
+    downsampling hash, the aux lookup, pivot pairs).
+    """
     prep = plan.prep
     via, centres = prep.pivot.via, list(prep.pivot.centres)
     aux_map = plan.aux() if prep.pivot.attach_aux else None
     wanted = _selector(tuple(prep.directions))
     seed = prep.downsample.seed if prep.downsample.seed is not None else plan.seed
     ds = Downsampler(prep.downsample.ratio, prep.downsample.per_direction, seed)
-    src_l, tgt_l, src, tgt = cols["src_lang"], cols["tgt_lang"], cols["src"], cols["tgt"]
-    corpus, origin = cols["corpus"], cols["origin"]
-    swapped_names = {n: swap_score_name(n) for n in score_names}
+    src_l, tgt_l = table.column("src_lang").to_pylist(), table.column("tgt_lang").to_pylist()
+    src, tgt = table.column("src").to_pylist(), table.column("tgt").to_pylist()
+    score_names = [c for c in table.column_names if c not in PARALLEL_SCHEMA.names]
 
     # Multi-way groups: identical pivot sentence -> first pair per language.
     groups: dict[str, dict[str, int]] = {}
     if prep.pivot.enabled or aux_map is not None:
-        for i in keep:
-            if src_l[i] == via and len(src[i]) >= prep.pivot.min_chars:
-                groups.setdefault(src[i], {}).setdefault(tgt_l[i], i)
+        min_chars = prep.pivot.min_chars
+        for i, (a, s, b) in enumerate(zip(src_l, src, tgt_l)):
+            if a == via and len(s) >= min_chars:
+                groups.setdefault(s, {}).setdefault(b, i)
 
-    outputs: dict[Direction, dict[str, list]] = {}
-    sinks: dict[tuple[str, str], Optional[_Sink]] = {}
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for i, ab in enumerate(zip(src_l, tgt_l)):
+        by_pair.setdefault(ab, []).append(i)
 
-    def sink(a: str, b: str) -> "Optional[_Sink]":
-        # Per-direction settings resolved once per bucket, not per record.
-        try:
-            return sinks[(a, b)]
-        except KeyError:
-            d = Direction(a, b)
-            if not wanted(d):
-                sinks[(a, b)] = None
-                return None
-            aux = aux_map.aux_language(a, b) if aux_map is not None else None
-            out = outputs[d] = {name: [] for name in PARALLEL_SCHEMA.names}
-            for name in score_names:
-                out[name] = []
-            snk = sinks[(a, b)] = _Sink(d, aux, ds, out, stats[str(d)])
-            return snk
+    out: dict[Direction, list[pa.Table]] = {}
 
-    def add(snk: "_Sink", s: str, t: str, corp: str, orig: str, group: Optional[dict], pivot_text: Optional[str], scores: dict) -> None:
-        st = snk.stats
-        st["before"] += 1
-        a_lang = snk.aux
-        a_text = None
-        if a_lang is not None:
-            if a_lang == via and pivot_text is not None:
-                a_text = pivot_text
-            elif group is not None and a_lang in group:
-                a_text = tgt[group[a_lang]]
-        if not snk.keep(s, t):
+    def aux_texts(aux: Optional[str], rows: list[int], pivot_texts: Optional[list]) -> list:
+        if aux is None:
+            return [None] * len(rows)
+        if aux == via and pivot_texts is not None:
+            return pivot_texts
+        res = []
+        for i in rows:
+            g = groups.get(src[i]) if src_l[i] == via else None
+            j = g.get(aux) if g is not None else None
+            res.append(tgt[j] if j is not None else None)
+        return res
+
+    def emit(d: Direction, rows: list[int], s_list: list, t_list: list, corpus, origin, scores: dict, aux: list, aux_lang, pivot: bool) -> None:
+        st = stats[str(d)]
+        n = len(rows)
+        st["before"] += n
+        p = ds.ratio_for(d)
+        if p >= 1.0:
+            sel = list(range(n))
+        elif p <= 0.0:
+            sel = []
+        else:
+            prefix, seed_ = ds.prefix(d), ds.seed
+            draw = Downsampler.draw
+            sel = [k for k in range(n) if draw(prefix, s_list[k], t_list[k], seed_) < p]
+        if not sel:
             return
-        out = snk.out
-        out["src_lang"].append(snk.src)
-        out["tgt_lang"].append(snk.tgt)
-        out["src"].append(s)
-        out["tgt"].append(t)
-        out["corpus"].append(corp)
-        out["origin"].append(orig)
-        out["aux_lang"].append(a_lang if a_text is not None else None)
-        out["aux"].append(a_text)
-        for name in score_names:
-            out[name].append(scores.get(name))
-        st["after"] += 1
-        if a_text is not None:
-            st["aux"] += 1
-        if orig.startswith("pivot("):
-            st["pivot"] += 1
+        idx = pa.array(sel, pa.int64())
+        aux_sel = [aux[k] for k in sel]
+        t = _output(
+            d,
+            pa.array(s_list, pa.string()).take(idx),
+            pa.array(t_list, pa.string()).take(idx),
+            corpus.take(idx),
+            origin.take(idx),
+            aux_lang,
+            aux_sel,
+            {name: col.take(idx) for name, col in scores.items()},
+        )
+        out.setdefault(d, []).append(t)
+        st["after"] += len(sel)
+        n_aux = sum(1 for a in aux_sel if a is not None)
+        if n_aux:
+            st["aux"] += n_aux
+        if pivot:
+            st["pivot"] += len(sel)
 
-    for i in keep:
-        a, b = src_l[i], tgt_l[i]
-        group = groups.get(src[i]) if a == via else None
-        pivot_text = src[i] if a == via else None
-        fwd_scores = {n: cols[n][i] for n in score_names} if score_names else {}
-        rev_scores = {swapped_names[n]: cols[n][i] for n in score_names} if score_names else {}
-        snk = sink(a, b)
-        if snk is not None:
-            add(snk, src[i], tgt[i], corpus[i], origin[i], group, pivot_text, fwd_scores)
-        snk = sink(b, a)
-        if snk is not None:
-            add(snk, tgt[i], src[i], corpus[i], origin[i], group, pivot_text, rev_scores)
-        # Pivot: first En-X pair of the group x each centre C present -> C-X.
-        if prep.pivot.enabled and group is not None and b not in centres and b != via and group.get(b) == i:
+    for (a, b), rows in by_pair.items():
+        rows_arr = pa.array(rows, pa.int64())
+        sub = table.take(rows_arr)
+        s_rows, t_rows = [src[i] for i in rows], [tgt[i] for i in rows]
+        pivot_texts = s_rows if a == via else None
+        for d, s_list, t_list, swap in ((Direction(a, b), s_rows, t_rows, False), (Direction(b, a), t_rows, s_rows, True)):
+            if not wanted(d):
+                continue
+            aux_lang = aux_map.aux_language(d.src, d.tgt) if aux_map is not None else None
+            scores = {(swap_score_name(n) if swap else n): sub.column(n) for n in score_names}
+            emit(d, rows, s_list, t_list, sub.column("corpus"), sub.column("origin"), scores,
+                 aux_texts(aux_lang, rows, pivot_texts), aux_lang, False)
+
+    # Pivot: the first En-X pair of each group x each centre C in the group -> C-X.
+    if prep.pivot.enabled:
+        corpus, origin = table.column("corpus").to_pylist(), table.column("origin").to_pylist()
+        piv: dict[tuple[str, str], dict[str, list]] = {}
+        for s_text, g in groups.items():
             for c in centres:
-                j = group.get(c)
+                j = g.get(c)
                 if j is None:
                     continue
-                corp = corpus[j] if corpus[j] == corpus[i] else f"{corpus[j]}+{corpus[i]}"
-                orig = f"pivot({origin[j]};{origin[i]})"
-                snk = sink(c, b)
-                if snk is not None:
-                    add(snk, tgt[j], tgt[i], corp, orig, group, pivot_text, {})
-                snk = sink(b, c)
-                if snk is not None:
-                    add(snk, tgt[i], tgt[j], corp, orig, group, pivot_text, {})
-    return outputs
+                for b, i in g.items():
+                    if b in centres or b == via:
+                        continue
+                    p = piv.setdefault((c, b), {"i": [], "c": [], "x": [], "corpus": [], "origin": [], "en": []})
+                    p["i"].append(i)
+                    p["c"].append(tgt[j])
+                    p["x"].append(tgt[i])
+                    p["corpus"].append(corpus[j] if corpus[j] == corpus[i] else f"{corpus[j]}+{corpus[i]}")
+                    p["origin"].append(f"pivot({origin[j]};{origin[i]})")
+                    p["en"].append(s_text)
+        for (c, b), p in piv.items():
+            order = sorted(range(len(p["i"])), key=p["i"].__getitem__)  # read order of the X side
+            cols = {k: [v[o] for o in order] for k, v in p.items()}
+            corpus_a, origin_a = pa.array(cols["corpus"], pa.string()), pa.array(cols["origin"], pa.string())
+            for d, s_list, t_list in ((Direction(c, b), cols["c"], cols["x"]), (Direction(b, c), cols["x"], cols["c"])):
+                if not wanted(d):
+                    continue
+                aux_lang = aux_map.aux_language(d.src, d.tgt) if aux_map is not None else None
+                rows = cols["i"]
+                if aux_lang == via:
+                    aux = cols["en"]
+                else:  # another auxiliary (custom map): from the same multi-way group
+                    aux = [g.get(aux_lang) for g in (groups[e] for e in cols["en"])] if aux_lang else [None] * len(rows)
+                    aux = [tgt[j] if j is not None else None for j in aux]
+                scores = {n: pa.nulls(len(rows), pa.float64()) for n in score_names}
+                emit(d, rows, s_list, t_list, corpus_a, origin_a, scores, aux, aux_lang, True)
+    return out

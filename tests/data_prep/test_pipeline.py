@@ -333,3 +333,30 @@ def test_selection_runs_after_prep_when_enabled(tmp_path, multiway, monkeypatch)
     assert calls == []
     run_prep(make_cfg(tmp_path / "on", prep, name="on", select={}))
     assert calls == ["on"]
+
+
+def test_keep_scores_follow_their_side_and_direct_plus_pivot(tmp_path, parallel_text):
+    raw = tmp_path / "raw"
+    en, de, zh = (parallel_text[c] for c in ("eng_Latn", "deu_Latn", "zho_Hans"))
+    write_moses(raw, "a", "en", "de", en, de)
+    write_moses(raw, "a", "en", "zh", en, zh)
+    write_moses(raw, "b", "zh", "de", zh[:2], ["Ein direkt übersetzter Satz.", "Noch ein direkter Satz hier."])
+    cfg = make_cfg(
+        tmp_path,
+        {"corpora": [{"path": str(raw)}], "keep_scores": True, "downsample": {"ratio": 1.0},
+         "filters": {"defaults": {"length": {}, "lid": {}}}},
+    )
+    run_prep(cfg)
+    out = cfg.stage_dir("prep")
+    en_de, de_en = records(out, "eng_Latn-deu_Latn"), records(out, "deu_Latn-eng_Latn")
+    assert list(en_de[0]) == ["src_lang", "tgt_lang", "src", "tgt", "corpus", "origin", "aux_lang", "aux",
+                              "length_src", "length_tgt", "lid_src_prob", "lid_tgt_prob"]
+    assert 0.9 < en_de[1]["lid_tgt_prob"] <= 1.0  # German side, in the German column
+    assert de_en[1]["lid_src_prob"] == en_de[1]["lid_tgt_prob"] and de_en[1]["lid_tgt_prob"] == en_de[1]["lid_src_prob"]
+    # zho->deu: the direct corpus first (with scores), then the pivoted pairs (no scores, English aux).
+    zh_de = records(out, "zho_Hans-deu_Latn")
+    direct = [r for r in zh_de if r["corpus"] == "b"]
+    pivot = [r for r in zh_de if r["origin"].startswith("pivot(")]
+    assert len(direct) + len(pivot) == len(zh_de) and zh_de[: len(direct)] == direct
+    assert all(r["lid_src_prob"] is not None and r["aux"] is None for r in direct)
+    assert all(r["lid_src_prob"] is None and r["aux"] == en[zh.index(r["src"])] for r in pivot)

@@ -147,7 +147,9 @@ class _Registry:
 
     def add(self, lang: Language, override: bool = False) -> None:
         self.by_code[lang.code] = lang
-        keys = [lang.code, lang.short, lang.iso639_1, lang.iso639_3, *lang.aliases]
+        self.add_keys(lang, [lang.code, lang.short, lang.iso639_1, lang.iso639_3, *lang.aliases], override)
+
+    def add_keys(self, lang: Language, keys: "list[str]", override: bool) -> None:
         for key in keys:
             if not key:
                 continue
@@ -162,8 +164,9 @@ def _registry() -> _Registry:
     rows = list(csv.DictReader(resources.files("lmt.data").joinpath("languages.tsv").open(encoding="utf-8"), delimiter="\t"))
     # LMT languages first so their short codes win over other FLORES variants (zh -> zho_Hans).
     rows.sort(key=lambda r: 0 if r["tier"] else 1)
+    langs = []
     for r in rows:
-        reg.add(
+        langs.append(
             Language(
                 code=r["code"],
                 name=r["name"],
@@ -175,6 +178,12 @@ def _registry() -> _Registry:
                 aliases=tuple((r.get("aliases") or "").split()),
             )
         )
+    for lang in langs:
+        reg.add(lang)
+    # Explicit aliases beat ISO codes of other languages (OPUS's "min" is
+    # Minangkabau in Latin script); LMT languages' aliases win last.
+    for lang in sorted(langs, key=lambda x: x.is_lmt):
+        reg.add_keys(lang, list(lang.aliases), override=True)
     return reg
 
 

@@ -102,9 +102,17 @@ ALIASES = {
     "isl_Latn": "ice",
     "mya_Mymr": "bur",
     "bod_Tibt": "tib",
-    "khk_Cyrl": "mn mon",
-    "ekk_Latn": "et",
     "est_Latn": "et est",
+    "als_Latn": "sq sqi alb",
+    "lvs_Latn": "lv lav",
+    "plt_Latn": "mg mlg",
+    "kmr_Latn": "ku kur",
+    "ydd_Hebr": "yi yid",
+    "ory_Orya": "or ori",
+    "quy_Latn": "qu que",
+    "min_Latn": "min",
+    "gaz_Latn": "om orm",
+    "khk_Cyrl": "mn mon",
 }
 
 

@@ -65,3 +65,9 @@ def test_register_language():
     assert normalize_code("xyz-x") == "xyz_Latn" and lang.name == "Xyzish"
     with pytest.raises(UnknownLanguageError):
         register_language("bad", "Bad")
+
+
+@pytest.mark.parametrize("alias,code", [("min", "min_Latn"), ("sq", "als_Latn"), ("lv", "lvs_Latn"), ("yi", "ydd_Hebr"),
+                                        ("mn", "khk_Cyrl"), ("et", "est_Latn")])
+def test_opus_codes_of_other_flores_languages(alias, code):
+    assert normalize_code(alias) == code

@@ -119,10 +119,14 @@ def _qsm_train(cfg) -> int:
         seed=sel.seed if sel.seed is not None else cfg.seed,
         device=sel.device,
         trust_remote_code=md.trust_remote_code,
+        eval_share=md.eval_share,
     )
     out = scorer.save(qsm_path(cfg))
     h = scorer.history
-    print(f"{out}\tmse {h['initial_mse']:.4f} -> {h['final_mse']:.4f} on {h['samples']} samples")
+    line = f"{out}\ttrain mse {h['initial_mse']:.4f} -> {h['final_mse']:.4f} on {h['samples']} samples"
+    if "eval_final_mse" in h:
+        line += f"; held-out mse {h['eval_initial_mse']:.4f} -> {h['eval_final_mse']:.4f} on {h['eval_samples']}"
+    print(line)
     return 0
 
 

@@ -258,11 +258,15 @@ def train_qsm(
     seed: int = 1234,
     device: Optional[str] = None,
     trust_remote_code: bool = False,
+    eval_share: float = 0.0,
 ) -> QualityScorer:
     """Fine-tune encoder + head with MSE on ``(text, score)`` pairs.
 
     ``scorer.history`` records ``initial_mse`` and ``final_mse`` (full pass in
-    eval mode over the training data) and the mean training loss of each epoch.
+    eval mode over the training part) and the mean training loss of each
+    epoch; with ``eval_share > 0`` that share of the samples (at least one,
+    chosen with ``seed``) is held out and ``eval_initial_mse``/``eval_final_mse``
+    are recorded too.
     """
     import torch
 
@@ -272,6 +276,18 @@ def train_qsm(
         raise DataError(
             f"QSM training needs as many scores as samples (got {len(texts)} samples, {len(scores)} scores)"
         )
+    if not 0 <= eval_share < 1:
+        raise DataError(f"QSM eval_share must be in [0, 1), got {eval_share}")
+    scores = np.asarray(scores, dtype=np.float32)
+    held: Optional[tuple[list[str], np.ndarray]] = None
+    if eval_share > 0:
+        if len(texts) < 2:
+            raise DataError("QSM training with eval_share > 0 needs at least 2 samples")
+        order = np.random.default_rng(seed).permutation(len(texts))
+        n_eval = max(1, int(round(eval_share * len(texts))))
+        ev, tr = order[:n_eval], order[n_eval:]
+        held = ([texts[i] for i in ev], scores[ev])
+        texts, scores = [texts[i] for i in tr], scores[tr]
     torch.manual_seed(seed)
     dev = pick_device(device)
     encoder, tok = load_encoder(encoder_path, trust_remote_code, dev)
@@ -279,6 +295,7 @@ def train_qsm(
     target = torch.as_tensor(np.asarray(scores, dtype=np.float32))
     opt = torch.optim.AdamW(scorer.parameters(), lr=lr, weight_decay=weight_decay)
     initial = scorer.mse(texts, scores, batch_size)
+    eval_initial = scorer.mse(*held, batch_size) if held else None
     rng = np.random.default_rng(seed)
     epoch_losses = []
     for epoch in range(epochs):
@@ -306,6 +323,10 @@ def train_qsm(
         "final_mse": final,
         "epoch_train_mse": epoch_losses,
     }
+    if held:
+        scorer.history.update(
+            eval_samples=len(held[0]), eval_initial_mse=eval_initial, eval_final_mse=scorer.mse(*held, batch_size)
+        )
     return scorer
 
 

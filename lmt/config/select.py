@@ -65,6 +65,7 @@ class MdaqConfig(StrictModel):
     epochs: int = Field(3, ge=1, description="QSM training epochs")
     lr: float = Field(2e-5, gt=0, description="QSM learning rate (AdamW)")
     weight_decay: float = Field(0.01, ge=0, description="QSM AdamW weight decay")
+    eval_share: float = Field(0.1, ge=0, lt=1, description="share of train_data held out to report QSM eval MSE")
     batch_size: int = Field(16, ge=1, description="QSM batch size (training and scoring)")
     max_length: int = Field(512, ge=8, description="QSM input tokens")
     head_hidden: list[int] = Field([2048, 1024], description="hidden sizes of the regression head (CaR: 2048, 1024)")

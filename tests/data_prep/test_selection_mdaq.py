@@ -12,7 +12,7 @@ import pytest
 from data_prep.selection.qsm import load_qsm, read_scored_samples, train_qsm
 from data_prep.selection.ranking import cluster_allocation, diversity_select
 from data_prep.selection.runner import cluster_embeddings, default_clusters
-from lmt.errors import DataError, MissingResourceError
+from lmt.errors import ConfigError, DataError, MissingResourceError
 from tests.data_prep.test_selection import write_prep_dir
 
 
@@ -167,7 +167,10 @@ def test_mdaq_cli_train_score_select(tmp_path, tiny_encoder_dir, parallel_text):
     cfg_path = tmp_path / "exp.yaml"
     cfg_path.write_text("# lmt select mdaq exp.yaml\n" + json.dumps(cfg), encoding="utf-8")
     assert main(["qsm-train", str(cfg_path)]) == 0
-    assert (tmp_path / "run" / "qsm" / "qsm.json").is_file()
+    meta = json.loads((tmp_path / "run" / "qsm" / "qsm.json").read_text())
+    assert meta["history"]["samples"] == 72 and meta["history"]["eval_samples"] == 8  # eval_share 0.1 of 80
+    with pytest.raises(ConfigError, match="select.mdaq.encoder is not set"):
+        main(["qsm-train", str(cfg_path), "select.mdaq.encoder=null"])
 
     scored = tmp_path / "scored.parquet"
     assert main(["qsm-score", str(cfg_path), "--input", str(train), "--output", str(scored)]) == 0

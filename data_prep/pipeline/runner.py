@@ -207,6 +207,7 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
         raise ConfigError(f"{cfg.source}: prep has no input: list files or directories under prep.corpora or prep.monolingual")
     mono_specs = [m.model_copy(update={"path": _resolve(m.path, _config_dir(cfg))}) for m in prep.monolingual]
     prep = prep.model_copy(update={"monolingual": mono_specs})
+    _check_filters_build(prep, sources)
     state = {"config_hash": prep_config_hash(cfg), "inputs": input_fingerprints(sources, mono_specs)}
     finished = _check_state(out, state, overwrite)
     if finished is not None:
@@ -271,6 +272,17 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
         shutil.rmtree(plan.work, ignore_errors=True)
     _maybe_select(cfg)
     return manifest
+
+
+def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:
+    """Build one chain up front so a missing model (LID, COMET) fails before any work."""
+    from data_prep.filters import build_chain
+    from data_prep.readers.opus_names import flores
+
+    for src in sources:
+        if src.src_lang and src.tgt_lang:
+            build_chain(prep.filters, flores(src.src_lang), flores(src.tgt_lang), src.name, prefix="prep.filters")
+            return
 
 
 def _maybe_select(cfg: ExperimentConfig) -> None:

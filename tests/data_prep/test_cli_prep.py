@@ -65,6 +65,13 @@ def test_cli_errors_exit_2_with_clear_messages(tmp_path, capsys, parallel_text):
     assert main(["prep", str(cfg), "prep.filters.defaults={lid: {treshold: 0.5}}"]) == 2
     assert "prep.filters.defaults.lid.treshold" in capsys.readouterr().err
 
+    good = tmp_path / "good"
+    write_moses(good, "ok", "en", "de", parallel_text["eng_Latn"], parallel_text["deu_Latn"])
+    cfg2 = _config(tmp_path, {"corpora": [{"path": str(good)}], "filters": {"defaults": {"lid": {"model_path": str(tmp_path / "no-lid.bin")}}}})
+    assert main(["prep", str(cfg2)]) == 2
+    assert "no-lid.bin" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "data" / "prep" / "parallel").exists()
+
     assert main(["stats", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
 

@@ -25,7 +25,7 @@ from data_prep.selection.data import (
 from data_prep.selection.ranking import budget, diversity_select, quota_mask, select_top
 from lmt.config import ExperimentConfig, config_hash
 from lmt.config.select import SelectConfig
-from lmt.errors import ConfigError, MissingResourceError
+from lmt.errors import ConfigError, LMTError, MissingResourceError
 from lmt.io import content_hash
 from lmt.languages import Direction
 from lmt.log import get_logger
@@ -378,7 +378,10 @@ def run_selection(cfg: ExperimentConfig, method: Optional[str] = None, shard: Op
         raise ConfigError(f"shard {shard[0]}/{shard[1]}: expected I/N with 0 <= I < N")
     if method not in METHODS:
         raise ConfigError(f"{cfg.source}: select.method: unknown method {method!r}; use one of {', '.join(METHODS)}")
-    directions = [Direction.parse(d) for d in sel.directions] or None
+    try:
+        directions = [Direction.parse(d) for d in sel.directions] or None
+    except LMTError as err:
+        raise ConfigError(f"{cfg.source}: select.directions: {err}") from None
     src, out = input_dir(cfg), output_dir(cfg)
     if src.resolve() == out.resolve():
         raise ConfigError(f"{cfg.source}: select.output_dir must differ from the input directory {src}")

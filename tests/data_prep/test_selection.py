@@ -256,6 +256,9 @@ def test_missing_model_and_empty_input_are_clear_errors(tmp_path, parallel_text)
     cfg4 = load_experiment(_config(tmp_path, prep, "x"), ["select.miwv.model=null", f"train.model.path={tmp_path}/m"])
     with pytest.raises(MissingResourceError, match=r"/m does not exist yet"):
         run_selection(cfg4)
+    cfg5 = load_experiment(_config(tmp_path, prep, "x"), ["select.directions=[en-xx]"])
+    with pytest.raises(ConfigError, match=r"select.directions: .*unknown language code 'xx'"):
+        run_selection(cfg5)
     cfg2 = load_experiment(_config(tmp_path, tmp_path / "empty", "x"), [])
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no parallel Parquet shards"):

@@ -177,18 +177,16 @@ def response_losses(
                 continue
             ids, mask = pad_batch([seqs[i][0] for i in idx], pad_id, str(device))
             hidden = base(input_ids=ids, attention_mask=mask).last_hidden_state
-            rows, pred_pos, targets, owner = [], [], [], []
+            owner, pred_pos, targets = [], [], []
             for r, i in enumerate(idx):
                 length, n_resp = len(seqs[i][0]), seqs[i][1]
                 pos = torch.arange(length - n_resp, length, device=device)
-                rows.append(torch.full_like(pos, r))
+                owner.append(torch.full_like(pos, r))
                 pred_pos.append(pos - 1)  # token t is predicted by the state at t-1
                 targets.append(ids[r, pos])
-                owner.append(torch.full_like(pos, r))
-            rows_t, pos_t = torch.cat(rows), torch.cat(pred_pos)
-            logits = head(hidden[rows_t, pos_t]).float()
-            nll = F.cross_entropy(logits, torch.cat(targets), reduction="none")
             own = torch.cat(owner)
+            logits = head(hidden[own, torch.cat(pred_pos)]).float()
+            nll = F.cross_entropy(logits, torch.cat(targets), reduction="none")
             sums = torch.zeros(len(idx), dtype=torch.float64, device=device).index_add_(0, own, nll.double())
             counts = torch.bincount(own, minlength=len(idx)).double()
             out[idx] = (sums / counts).cpu().numpy()

@@ -10,7 +10,10 @@ engine can run them instead of the local pool:
   downsample, write ``parallel/{src}-{tgt}/part-NNNNN.parquet``;
 * :func:`filter_mono_shard` (unit: ``(file, chunk)``) -- monolingual shards.
 
-Run order and resume rules are in :mod:`data_prep.pipeline.runner`.
+:func:`plan_prep` resolves a config into the picklable :class:`PrepPlan` the
+steps take and :func:`finish_prep` writes the manifest, so a cluster engine can
+run the units as jobs; run order and resume rules are in
+:mod:`data_prep.pipeline.runner`.
 """
 
 from data_prep.pipeline.downsample import Downsampler
@@ -18,7 +21,7 @@ from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
 from data_prep.pipeline.mono import filter_mono_shard
 from data_prep.pipeline.multiway import DirectionSelector, process_bucket
 from data_prep.pipeline.plan import PrepPlan
-from data_prep.pipeline.runner import output_dir, resolve_sources, run_prep
+from data_prep.pipeline.runner import finish_prep, output_dir, plan_prep, resolve_sources, run_prep
 from data_prep.pipeline.shards import filter_shard
 
 __all__ = [
@@ -27,6 +30,8 @@ __all__ = [
     "PrepPlan",
     "filter_mono_shard",
     "filter_shard",
+    "finish_prep",
+    "plan_prep",
     "ingest_corpus",
     "ingest_mono",
     "output_dir",

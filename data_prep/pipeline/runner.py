@@ -177,8 +177,82 @@ def estimate_buckets(inputs: list[dict], prep: Any) -> int:
     return max(1, min(MAX_BUCKETS, math.ceil(total / BYTES_PER_PAIR / PAIRS_PER_BUCKET)))
 
 
+def plan_prep(cfg: ExperimentConfig, overwrite: bool = False) -> "tuple[PrepPlan, Optional[dict]]":
+    """Resolve and check a prep run; create its output dir and state.
+
+    This is all a cluster engine needs before running the steps itself::
+
+        plan, done = plan_prep(cfg)
+        # ingest_corpus(plan, c) for every corpus c (one job each), then
+        # filter_shard(plan, (c, k)) for every chunk k of its done marker,
+        # plan.shards = [plan.shard_name(c, k) ...]; process_bucket(plan, b)
+        # for b in range(plan.buckets); then finish_prep(plan, ...).
+
+    Returns:
+        ``(plan, manifest)``: the manifest when the output is already complete
+        for this config and these inputs (nothing to do), else None.
+
+    Raises:
+        ConfigError: no inputs, bad filter/direction settings, or an output dir
+            holding another config's or other inputs' output (``overwrite`` off).
+        MissingResourceError: a model the filters need is absent.
+    """
+    prep = cfg.require("prep")
+    out = output_dir(cfg)
+    from data_prep.filters.chain import validate_filters_config
+
+    validate_filters_config(prep.filters, "prep.filters")
+    DirectionSelector(prep.directions)  # fail on a bad direction spec before reading anything
+    sources = resolve_sources(cfg)
+    if not sources and not prep.monolingual:
+        raise ConfigError(f"{cfg.source}: prep has no input: list files or directories under prep.corpora or prep.monolingual")
+    mono_specs = [m.model_copy(update={"path": _resolve(m.path, _config_dir(cfg))}) for m in prep.monolingual]
+    prep = prep.model_copy(update={"monolingual": mono_specs})
+    _check_filters_build(prep, sources)
+    state = {"config_hash": prep_config_hash(cfg), "inputs": input_fingerprints(sources, mono_specs)}
+    plan = PrepPlan(
+        prep=prep,
+        out_dir=out,
+        sources=sources,
+        seed=cfg.seed,
+        aux_map=cfg.aux_map,
+        languages=[spec.model_dump(mode="json") for spec in cfg.languages],
+        config_hash=state["config_hash"],
+    )
+    finished = _check_state(out, state, overwrite)
+    if finished is not None:
+        return plan, finished
+    out.mkdir(parents=True, exist_ok=True)
+    _clean_temp_files(out)
+    state_file = plan.state_file
+    saved = read_json(state_file) if state_file.is_file() else {}
+    # The bucket count must be fixed before the first shard is filtered (shards
+    # are written per bucket), so it comes from the input sizes, not from counts.
+    plan.buckets = saved.get("buckets") or prep.buckets or estimate_buckets(state["inputs"], prep)
+    if saved.get("buckets") != plan.buckets:
+        write_json_atomic(state_file, {**state, "buckets": plan.buckets})
+    return plan, None
+
+
+def finish_prep(plan: PrepPlan, ingested: list, filtered: list, bucketed: list, mono_ingested: list, mono_done: list, timings: dict) -> dict:
+    """Write ``manifest.json`` from the steps' results and drop the work dir.
+
+    Args:
+        plan: the run (with ``shards`` set).
+        ingested, filtered, bucketed, mono_ingested, mono_done: the results
+            (done markers) of the steps, in unit order.
+        timings: seconds per step, for the manifest.
+    """
+    state = read_json(plan.state_file)
+    manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
+    write_json_atomic(plan.out_dir / MANIFEST, manifest)
+    if not plan.prep.keep_work:
+        shutil.rmtree(plan.work, ignore_errors=True)
+    return manifest
+
+
 def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Optional[int] = None) -> dict:
-    """Run (or resume) the prep stage of an experiment.
+    """Run (or resume) the prep stage of an experiment on this machine.
 
     Args:
         cfg: the experiment config (its ``prep:`` section is required).
@@ -195,46 +269,14 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
             with file and line. Finished shards stay valid; no half-written
             file remains.
     """
-    prep = cfg.require("prep")
     t_start = time.time()
-    out = output_dir(cfg)
-    from data_prep.filters.chain import validate_filters_config
-
-    validate_filters_config(prep.filters, "prep.filters")
-    DirectionSelector(prep.directions)  # fail on a bad direction spec before reading anything
-    sources = resolve_sources(cfg)
-    if not sources and not prep.monolingual:
-        raise ConfigError(f"{cfg.source}: prep has no input: list files or directories under prep.corpora or prep.monolingual")
-    mono_specs = [m.model_copy(update={"path": _resolve(m.path, _config_dir(cfg))}) for m in prep.monolingual]
-    prep = prep.model_copy(update={"monolingual": mono_specs})
-    _check_filters_build(prep, sources)
-    state = {"config_hash": prep_config_hash(cfg), "inputs": input_fingerprints(sources, mono_specs)}
-    finished = _check_state(out, state, overwrite)
+    plan, finished = plan_prep(cfg, overwrite)
     if finished is not None:
-        log.info("%s is complete for this config and these inputs; nothing to do (--overwrite redoes it)", out)
+        log.info("%s is complete for this config and these inputs; nothing to do (--overwrite redoes it)", plan.out_dir)
         _maybe_select(cfg)
         return finished
-    out.mkdir(parents=True, exist_ok=True)
-    _clean_temp_files(out)
-    plan = PrepPlan(
-        prep=prep,
-        out_dir=out,
-        sources=sources,
-        seed=cfg.seed,
-        aux_map=cfg.aux_map,
-        languages=[spec.model_dump(mode="json") for spec in cfg.languages],
-        config_hash=state["config_hash"],
-    )
-    state_file = plan.state_file
-    if not state_file.is_file():
-        write_json_atomic(state_file, state)
-    workers = num_workers or prep.num_workers
-    saved = read_json(state_file)
-    # The bucket count must be fixed before the first shard is filtered (shards
-    # are written per bucket), so it comes from the input sizes, not from counts.
-    plan.buckets = saved.get("buckets") or prep.buckets or estimate_buckets(state["inputs"], prep)
-    if saved.get("buckets") is None:
-        write_json_atomic(state_file, {**state, "buckets": plan.buckets})
+    sources, mono_specs = plan.sources, plan.prep.monolingual
+    workers = num_workers or plan.prep.num_workers
     timings: dict[str, float] = {}
     with LocalExecutor(workers) as ex:
         t = time.time()
@@ -266,10 +308,7 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
         mono_done = ex.map(filter_mono_shard, plan, mono_ids, "mono")
         timings["mono"] = time.time() - t
     timings["total"] = time.time() - t_start
-    manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
-    write_json_atomic(out / MANIFEST, manifest)
-    if not prep.keep_work:
-        shutil.rmtree(plan.work, ignore_errors=True)
+    manifest = finish_prep(plan, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
     _maybe_select(cfg)
     return manifest
 
@@ -294,5 +333,5 @@ def _maybe_select(cfg: ExperimentConfig) -> None:
     run_selection(cfg)
 
 
-__all__ = ["run_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
+__all__ = ["run_prep", "plan_prep", "finish_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
 

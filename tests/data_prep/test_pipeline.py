@@ -360,3 +360,25 @@ def test_keep_scores_follow_their_side_and_direct_plus_pivot(tmp_path, parallel_
     assert len(direct) + len(pivot) == len(zh_de) and zh_de[: len(direct)] == direct
     assert all(r["lid_src_prob"] is not None and r["aux"] is None for r in direct)
     assert all(r["lid_src_prob"] is None and r["aux"] == en[zh.index(r["src"])] for r in pivot)
+
+
+def test_steps_run_as_independent_units_in_any_order(tmp_path, multiway):
+    """What a cluster engine does: plan, then every unit as its own job, any order."""
+    from data_prep.pipeline import filter_shard, finish_prep, ingest_corpus, plan_prep, process_bucket
+
+    prep = {"corpora": [{"path": str(multiway)}], "filters": {"defaults": RULES_ONLY}, "shard_size": 3,
+            "buckets": 4, "downsample": {"ratio": 0.5}}
+    reference = make_cfg(tmp_path / "ref", prep)
+    run_prep(reference)
+    cfg = make_cfg(tmp_path / "jobs", prep)
+    plan, done = plan_prep(cfg)
+    assert done is None
+    ingested = [ingest_corpus(plan, c) for c in reversed(range(len(plan.sources)))][::-1]
+    units = [(c, k) for c, r in enumerate(ingested) for k in range(r["chunks"])]
+    filtered = [filter_shard(plan, u) for u in reversed(units)][::-1]
+    plan.shards = [plan.shard_name(c, k) for c, k in units]
+    bucketed = [process_bucket(plan, b) for b in reversed(range(plan.buckets))][::-1]
+    man = finish_prep(plan, ingested, filtered, bucketed, [], [], {})
+    assert all_records(cfg.stage_dir("prep")) == all_records(reference.stage_dir("prep"))
+    assert man["counts"] == json.loads((reference.stage_dir("prep") / "manifest.json").read_text())["counts"]
+    assert plan_prep(cfg)[1]["complete"] is True  # a rerun sees the finished output

@@ -96,7 +96,7 @@ def _parse_shard(text: str) -> tuple[int, int]:
 
 def _qsm_train(cfg) -> int:
     from data_prep.selection.qsm import read_scored_samples, train_qsm
-    from data_prep.selection.runner import qsm_path, select_config
+    from data_prep.selection.paths import qsm_path, select_config
 
     sel = select_config(cfg)
     md = sel.mdaq
@@ -134,7 +134,7 @@ def _qsm_score(cfg, src: Path, dst: Path) -> int:
     import pyarrow as pa
 
     from data_prep.selection.qsm import load_qsm, read_scored_samples
-    from data_prep.selection.runner import qsm_path, select_config
+    from data_prep.selection.paths import qsm_path, select_config
     from lmt.io import write_parquet_atomic
 
     md = select_config(cfg).mdaq

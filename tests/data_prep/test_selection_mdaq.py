@@ -11,7 +11,7 @@ import pytest
 
 from data_prep.selection.qsm import load_qsm, read_scored_samples, train_qsm
 from data_prep.selection.ranking import cluster_allocation, diversity_select
-from data_prep.selection.runner import cluster_embeddings, default_clusters
+from data_prep.selection.mdaq_step import cluster_embeddings, default_clusters
 from lmt.errors import ConfigError, DataError, MissingResourceError
 from tests.data_prep.test_selection import write_prep_dir
 
@@ -238,7 +238,7 @@ def test_mdaq_choice_per_direction_with_quotas():
 
 def test_neighbors_within_direction_and_in_query_chunks():
     from data_prep.selection.retrieval import l2_normalize
-    from data_prep.selection.runner import find_neighbors
+    from data_prep.selection.miwv_step import find_neighbors
 
     rng = np.random.default_rng(3)
     emb = rng.normal(size=(30, 8)).astype(np.float32)

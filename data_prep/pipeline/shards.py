@@ -72,84 +72,114 @@ def _orient(rec: dict, rank: Callable) -> dict:
     return rec
 
 
+#: Rows a worker holds as Python dicts at once: memory stays flat whatever the shard size.
+BATCH = 8192
+
+
+class _Columns:
+    """Kept pairs accumulated column-wise (compact, unlike one dict per pair)."""
+
+    def __init__(self, keep_scores: bool) -> None:
+        self.cols: dict[str, list] = {c: [] for c in BASE_COLUMNS + KEY_COLUMNS + ("_bucket",)}
+        self.scores: dict[str, list] = {}
+        self.keep_scores = keep_scores
+        self.n = 0
+
+    def add(self, rec: dict, keys: tuple[int, int, int]) -> None:
+        cols = self.cols
+        for c in BASE_COLUMNS:
+            cols[c].append(rec[c])
+        cols["_exact"].append(keys[0])
+        cols["_norm"].append(keys[1])
+        cols["_bucket"].append(keys[2])
+        if self.keep_scores:
+            for k, v in rec.items():
+                if k not in cols and k not in self.scores and k != "drop_reason":
+                    self.scores[k] = [None] * self.n
+            for k, col in self.scores.items():
+                col.append(rec.get(k))
+        self.n += 1
+
+
 def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
     """Filter raw chunk ``(corpus, chunk)``; skip when already done.
 
+    The chunk is processed in batches of :data:`BATCH` rows (record dicts are
+    what the filters take; they are large, so only one batch lives at a time).
+
     Returns:
-        ``{"pairs": n_in, "kept": n, "drops": {reason: n}}`` (the done marker).
+        ``{"pairs": n_in, "kept": n, "drops": {reason: n}, "notes": {...}}``
+        (the done marker).
     """
     corpus_id, chunk = shard
     name = plan.shard_name(corpus_id, chunk)
     done = plan.filter_done(name)
     if done.is_file():
         return read_json(done)
-    records = pq.read_table(plan.raw_chunk(corpus_id, chunk)).to_pylist()
-    n_in = len(records)
+    prep = plan.prep
+    table = pq.read_table(plan.raw_chunk(corpus_id, chunk))
     drops: Counter = Counter()
-    dropped: list[dict] = []
-    if plan.prep.normalize:
-        kept_norm = _normalize(records, drops)
-        if plan.prep.write_dropped:
-            dropped += [r for r in records if "drop_reason" in r]
-        records = kept_norm
-    wanted = set(plan.prep.languages) if plan.prep.languages else None
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in records:
-        if wanted is not None and not (r["src_lang"] in wanted and r["tgt_lang"] in wanted):
-            drops["prep:language_not_selected"] += 1
-            if plan.prep.write_dropped:
-                dropped.append({**r, "drop_reason": "prep:language_not_selected"})
-            continue
-        groups[(r["src_lang"], r["tgt_lang"], r["corpus"])].append(r)
-    kept: list[dict] = []
     notes: Counter = Counter()
-    for (sl, tl, corpus), recs in groups.items():
-        chain = get_chain(plan, sl, tl, corpus)
-        before = Counter(chain.notes)
-        ok, bad = chain.apply(recs)
-        notes.update(Counter(chain.notes) - before)  # chains are cached: count this shard's events only
-        kept += ok
-        for r in bad:
-            drops[r["drop_reason"]] += 1
-        if plan.prep.write_dropped:
-            dropped += bad
-    kept.sort(key=lambda r: r["_ord"])  # groups interleave: restore file order
-    rank = language_rank(plan.prep.pivot.via, plan.prep.pivot.centres)
-    kept = [_orient(r, rank) for r in kept]
-    _write_buckets(plan, name, kept)
-    if plan.prep.write_dropped:
+    dropped: list[dict] = []
+    wanted = set(prep.languages) if prep.languages else None
+    rank = language_rank(prep.pivot.via, prep.pivot.centres)
+    kept_cols = _Columns(prep.keep_scores)
+    n_buckets = plan.buckets
+    for start in range(0, table.num_rows, BATCH):
+        records = table.slice(start, BATCH).to_pylist()
+        if prep.normalize:
+            kept_norm = _normalize(records, drops)
+            if prep.write_dropped:
+                dropped += [r for r in records if "drop_reason" in r]
+            records = kept_norm
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in records:
+            if wanted is not None and not (r["src_lang"] in wanted and r["tgt_lang"] in wanted):
+                drops["prep:language_not_selected"] += 1
+                if prep.write_dropped:
+                    dropped.append({**r, "drop_reason": "prep:language_not_selected"})
+                continue
+            groups[(r["src_lang"], r["tgt_lang"], r["corpus"])].append(r)
+        kept: list[dict] = []
+        for (sl, tl, corpus), recs in groups.items():
+            chain = get_chain(plan, sl, tl, corpus)
+            before = Counter(chain.notes)
+            ok, bad = chain.apply(recs)
+            notes.update(Counter(chain.notes) - before)  # chains are cached: count this shard's events only
+            kept += ok
+            for r in bad:
+                drops[r["drop_reason"]] += 1
+            if prep.write_dropped:
+                dropped += bad
+        if len(groups) > 1:
+            kept.sort(key=lambda r: r["_ord"])  # groups interleave: restore file order
+        for r in kept:
+            r = _orient(r, rank)
+            kept_cols.add(r, pair_keys(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"], n_buckets))
+        del records, groups, kept
+    _write_buckets(plan, name, kept_cols)
+    if prep.write_dropped:
         _write_dropped(plan, name, dropped)
-    result = {"pairs": n_in, "kept": len(kept), "drops": dict(sorted(drops.items())), "notes": dict(sorted(notes.items()))}
+    result = {
+        "pairs": table.num_rows,
+        "kept": kept_cols.n,
+        "drops": dict(sorted(drops.items())),
+        "notes": dict(sorted(notes.items())),
+    }
     write_json_atomic(done, result)
     return result
 
 
-def _score_columns(records: list[dict]) -> list[str]:
-    names: dict[str, None] = {}
-    for r in records:
-        for k in r:
-            if k not in BASE_COLUMNS and k not in names and k != "drop_reason":
-                names[k] = None
-    return list(names)
-
-
-def _write_buckets(plan: PrepPlan, name: str, kept: list[dict]) -> None:
-    n_buckets = plan.buckets
-    exact, norm, bucket = [], [], []
-    for r in kept:
-        e, n, b = pair_keys(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"], n_buckets)
-        exact.append(e)
-        norm.append(n)
-        bucket.append(b)
-    scores = _score_columns(kept) if plan.prep.keep_scores else []
-    cols: dict[str, Any] = {c: [r[c] for r in kept] for c in BASE_COLUMNS}
-    for c in scores:
-        cols[c] = pa.array([r.get(c) for r in kept], type=pa.float64())
-    cols["_exact"] = pa.array(exact, type=pa.int64())
-    cols["_norm"] = pa.array(norm, type=pa.int64())
-    cols["_ord"] = pa.array(cols["_ord"], type=pa.int64())
+def _write_buckets(plan: PrepPlan, name: str, kept: _Columns) -> None:
+    cols: dict[str, Any] = {}
+    for c in BASE_COLUMNS:
+        cols[c] = pa.array(kept.cols[c], type=pa.int64() if c == "_ord" else pa.string())
+    for c, values in kept.scores.items():
+        cols[c] = pa.array(values, type=pa.float64())
+    cols["_exact"] = pa.array(kept.cols["_exact"], type=pa.int64())
+    cols["_norm"] = pa.array(kept.cols["_norm"], type=pa.int64())
     table = pa.table(cols)
-    b_arr = np.asarray(bucket, dtype=np.int64)
+    b_arr = np.asarray(kept.cols["_bucket"], dtype=np.int64)
     order = np.argsort(b_arr, kind="stable")
     sorted_b = b_arr[order]
     table = table.take(pa.array(order)) if len(order) else table

@@ -5,7 +5,9 @@ pipeline differs.
 
 * ours: ``lmt.training.data.build_sft_data`` / ``build_cpt_data`` rows
   (best-fit packing for SFT, stream packing for CPT; per-document position ids,
-  no cross-document attention), collated by ``lmt.training.packing.collate_packed``;
+  no cross-document attention), collated by ``lmt.training.packing.collate_packed``,
+  trained with the per-document attention kernel the recipes use
+  (``lmt.training.attention``);
 * baseline: the same tokenised examples, one per sample, batched with
   ``transformers.DataCollatorForSeq2Seq`` (pads to the longest in the batch),
   with a batch size giving the same token budget per step.
@@ -112,13 +114,17 @@ class Meter:
         return Stop()
 
 
-def run_trainer(model_dir: str, dataset, batch_size: int, out: str, meter: Meter) -> dict:
+def run_trainer(model_dir: str, dataset, batch_size: int, out: str, meter: Meter, packed: bool) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa")
     model.config.use_cache = False
+    if packed:
+        from lmt.training.attention import use_packed_attention
+
+        use_packed_attention(model, "sdpa")  # what lmt.training.loop does: per-document attention
     args = TrainingArguments(
         output_dir=out, per_device_train_batch_size=batch_size, max_steps=100_000, learning_rate=1e-3,
         report_to=[], save_strategy="no", logging_strategy="no", remove_unused_columns=False,
@@ -203,9 +209,9 @@ def main() -> None:
         avg = sum(len(x) for x in base["input_ids"]) / len(base)
         bsz = max(1, round(L / avg))  # same token budget per step as one packed row
         meter_b = Meter(DataCollatorForSeq2Seq(tok, padding="longest"), tok.pad_token_id, False, 2, args.seconds)
-        res_base = run_trainer(str(work / "model"), base.shuffle(seed=0), bsz, str(work / f"out_b_{task}"), meter_b)
+        res_base = run_trainer(str(work / "model"), base.shuffle(seed=0), bsz, str(work / f"out_b_{task}"), meter_b, False)
         meter_o = Meter(collate_packed, tok.pad_token_id, True, 2, args.seconds)
-        res_ours = run_trainer(str(work / "model"), ours.dataset, 1, str(work / f"out_o_{task}"), meter_o)
+        res_ours = run_trainer(str(work / "model"), ours.dataset, 1, str(work / f"out_o_{task}"), meter_o, True)
         rows.append((task, res_base, res_ours, bsz, ours.stats["padding_fraction"]))
     print()
     print(f"{'task':<5} {'pipeline':<30} {'useful tok/s':>13} {'useful tok/cpu-s':>17} {'useful frac':>12} {'steps':>6}")

@@ -16,10 +16,18 @@ Steps (paper defaults in the YAML: lr 2e-5, cosine, warmup 0.05, global batch
    sampling, pairs both ways 50/50 with informative formatting
    (``<en2ky> src <ky> tgt``), tokenised in worker processes, packed into
    fixed-length rows whose documents never see each other; cached by content;
-3. train: :func:`lmt.training.loop.run_training` on ``deepspeed.initialize``
-   (our own loop, not the HF Trainer: see that module for why); checkpoints,
-   resume, TensorBoard/W&B;
+3. train: :func:`lmt.training.loop.run_training`, our own loop on
+   ``deepspeed.initialize``; checkpoints, resume, TensorBoard/W&B;
 4. save: ``<run_dir>/checkpoints/cpt/final`` in Hugging Face format.
+
+Why our own loop on ``deepspeed.initialize`` and not the Hugging Face Trainer:
+packed rows need ``position_ids`` and *no* attention mask (so documents stay
+apart), the loss must be the mean over the loss tokens of the whole global
+batch (packed rows carry very different numbers of them), and a resumed run
+must replay exactly the rows the killed one would have seen. Each is a few
+lines in a loop we own and an override of Trainer internals otherwise.
+DeepSpeed still does ZeRO 1/2/3 and offload, precision, accumulation,
+clipping, checkpoints and the metric monitors.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         model=model, tokenizer=tokenizer, data=packed, stage=stage, ds_config_path=paths.ds_config,
         out_dir=paths.out_dir, seed=cfg.seed, run_name=f"{cfg.name}-cpt", report_to=cfg.train.report_to,
         wandb_project=cfg.train.wandb_project, dtype=model_cfg.dtype, config_key=stage_fingerprint(cfg, STAGE, paths),
+        attn_implementation=model_cfg.attn_implementation,
     )
 
     # 4. save happened in run_training (HF directory, atomically)

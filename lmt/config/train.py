@@ -36,7 +36,9 @@ class ModelConfig(StrictModel):
     )
     trust_remote_code: bool = Field(False, description="allow model code from the hub (off unless you turn it on)")
     attn_implementation: str = Field(
-        "sdpa", description="attention kernel: sdpa (CPU and GPU) or flash_attention_2 (GPU, if installed)"
+        "sdpa",
+        description="attention kernel: sdpa (CPU and GPU; packed rows train with per-document sdpa), "
+        "flash_attention_2 (GPU, if installed) or eager",
     )
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         "auto", description="training dtype: auto = bfloat16 where the accelerator has it, else float32"

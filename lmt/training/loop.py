@@ -37,6 +37,7 @@ import numpy as np
 from lmt.errors import ConfigError, DataError
 from lmt.io import read_json, write_json_atomic, write_text_atomic
 from lmt.log import get_logger, print0
+from lmt.training.attention import use_packed_attention
 from lmt.training.ds_config import fill_auto, load_ds_config
 from lmt.training.packing import collate_packed
 from lmt.training.tokens import IGNORE_INDEX
@@ -120,7 +121,7 @@ def _monitors(out_dir: Path, run_name: str, report_to: list[str], wandb_project:
     return mons
 
 
-def save_hf_model(engine: Any, tokenizer: Any, out: Path) -> None:
+def save_hf_model(engine: Any, tokenizer: Any, out: Path, attn_implementation: str = "sdpa") -> None:
     """Save the engine's model as a Hugging Face directory (safetensors, tokenizer, chat template).
 
     Every rank must call it (ZeRO-3 gathers the partitioned weights); rank 0
@@ -134,6 +135,7 @@ def save_hf_model(engine: Any, tokenizer: Any, out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         module = engine.module
         module.config.use_cache = True
+        module.set_attn_implementation(attn_implementation)  # not the training-only packed kernel
         module.save_pretrained(tmp, state_dict=state, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         old = out.with_name(f".{out.name}.old")
@@ -165,6 +167,7 @@ def run_training(
     wandb_project: str = "lmt",
     dtype: str = "auto",
     config_key: str = "",
+    attn_implementation: str = "sdpa",
 ) -> dict:
     """Train ``model`` on packed ``data`` under DeepSpeed; save checkpoints and ``out_dir/final``.
 
@@ -180,6 +183,8 @@ def run_training(
         seed: data order seed.
         run_name: job name for the metric monitors.
         config_key: fingerprint of the stage config, stored so `lmt train` can skip a finished stage.
+        attn_implementation: configured attention; ``sdpa`` trains with the
+            per-document ``lmt_packed_sdpa`` (:mod:`lmt.training.attention`).
 
     Returns:
         Summary dict (steps, losses, tokens, throughput), also written to
@@ -226,6 +231,7 @@ def run_training(
     if stage.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     model.config.use_cache = False
+    use_packed_attention(model, attn_implementation)
     sched = lr_lambda(total_steps, warmup, stage.lr_scheduler, stage.min_lr_ratio)
     engine, _, _, _ = deepspeed.initialize(
         model=model,
@@ -319,7 +325,7 @@ def run_training(
             # would (no cleanup, no final save) on every rank.
             os.kill(os.getpid(), signal.SIGKILL)
     final = out_dir / FINAL
-    save_hf_model(engine, tokenizer, final)
+    save_hf_model(engine, tokenizer, final, attn_implementation)
     summary = {
         "step": total_steps,
         "total_steps": total_steps,

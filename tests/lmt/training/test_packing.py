@@ -65,3 +65,28 @@ def test_packed_documents_do_not_attend_to_each_other(tiny_model_dir):
     torch.testing.assert_close(packed[:7], alone_a, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(packed[7:16], alone_b, atol=1e-5, rtol=1e-4)
     assert (unpacked[7:16] - alone_b).abs().max() > 1e-3
+
+
+def test_per_document_kernel_matches_masked_sdpa(tiny_model_dir):
+    """lmt_packed_sdpa gives the same logits and gradients as sdpa's block mask, batch of 2 rows."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from lmt.training.attention import PACKED_SDPA, segment_bounds, use_packed_attention
+
+    torch.manual_seed(1)
+    docs = [torch.randint(5, 600, (n,)).tolist() for n in (11, 30, 7, 25, 40)]
+    rows = [pack_row([(d, d) for d in docs[:3]], 70, 0), pack_row([(d, d) for d in docs[3:]], 70, 0)]
+    batch = collate_packed(rows)
+    assert segment_bounds(batch["position_ids"][0]) == [(0, 11), (11, 41), (41, 48), (48, 70)]
+    results = []
+    for impl in ("sdpa", PACKED_SDPA):
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa")
+        if impl == PACKED_SDPA:
+            assert use_packed_attention(model, "sdpa") == "sdpa"
+            assert model.config._attn_implementation == PACKED_SDPA
+        out = model(**batch, use_cache=False)
+        out.loss.backward()
+        results.append((out.logits.detach(), model.model.embed_tokens.weight.grad.clone()))
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-6, rtol=1e-4)

@@ -140,7 +140,7 @@ def build_qwen3_model(
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
-        torch_dtype="float32",
+        dtype="float32",
         **extra,
     )
     model = Qwen3ForCausalLM(config)
@@ -182,7 +182,7 @@ def load_model(path: str, trust_remote_code: bool = False, dtype: str = "auto", 
     _check_local_or_hub(path, "model")
     torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=trust_remote_code, torch_dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=trust_remote_code, dtype=torch_dtype)
     except OSError as err:
         raise MissingResourceError(f"cannot load model {path!r}: {err}") from None
     if device:

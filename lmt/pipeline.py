@@ -1,8 +1,8 @@
 """End-to-end runs: ``lmt run CONFIG`` and ``lmt demo``.
 
 A run is the stage commands in order, on one experiment config:
-``prep`` (with selection when ``select:`` is set) -> ``train init`` ->
-``train cpt`` -> ``train sft`` -> ``eval``. Each stage is the same command a
+``prep`` -> ``train init`` -> ``train cpt`` -> ``select`` (when ``select:``
+is set) -> ``train sft`` -> ``eval``. Each stage is the same command a
 user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
@@ -24,7 +24,7 @@ from typing import Callable, Optional
 from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
-STAGES = ("prep", "init", "cpt", "sft", "eval")
+STAGES = ("prep", "init", "cpt", "select", "sft", "eval")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
@@ -48,16 +48,25 @@ def planned_stages(cfg: ExperimentConfig) -> list[str]:
         stages.append("init")
         if _enabled(getattr(train, "cpt", None)):
             stages.append("cpt")
-        if _enabled(getattr(train, "sft", None)):
-            stages.append("sft")
+    # Selection runs after CPT: MIWV scores with the model being tuned (the one
+    # SFT starts from), and SFT then reads the selected data.
+    if _enabled(cfg.select):
+        stages.append("select")
+    if _enabled(train) and _enabled(getattr(train, "sft", None)):
+        stages.append("sft")
     if _enabled(cfg.eval):
         stages.append("eval")
     return stages
 
 
-def _stage_argv(stage: str, config: str, overrides: list[str], overwrite: bool) -> tuple[str, list[str]]:
+def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[str], overwrite: bool) -> tuple[str, list[str]]:
     if stage == "prep":
-        return "prep", [config, *overrides] + (["--overwrite"] if overwrite else [])
+        # `lmt prep` alone runs the selection at its end; in a full run it is
+        # its own stage after CPT (see planned_stages).
+        no_select = ["select.enabled=false"] if _enabled(cfg.select) else []
+        return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
+    if stage == "select":
+        return "select", [cfg.select.method, config, *overrides]
     if stage in ("init", "cpt", "sft"):
         return "train", [stage, config, *overrides]
     return "eval", [config, *overrides]
@@ -82,7 +91,7 @@ def run_experiment(
         raise ConfigError(f"{config}: no stage to run (give prep:, train: or eval: sections)")
     print(f"[lmt run] {cfg.name}: stages {' -> '.join(plan)}; outputs in {cfg.root}/", flush=True)
     for stage in plan:
-        cmd, argv = _stage_argv(stage, config, overrides, overwrite)
+        cmd, argv = _stage_argv(cfg, stage, config, overrides, overwrite)
         print(f"\n[lmt run] === {stage}: lmt {cmd} {' '.join(argv)}", flush=True)
         t0 = time.time()
         status = int(_command(cmd)(argv) or 0)

@@ -22,3 +22,13 @@ def test_config_without_stages_is_an_error(tmp_path):
         run_experiment(str(p))
     with pytest.raises(ConfigError, match="unknown stage"):
         run_experiment(str(demo_config_path()), stages=["bake"])
+
+
+def test_selection_runs_after_cpt_and_not_inside_prep():
+    from lmt.pipeline import _stage_argv
+
+    cfg = load_experiment(demo_config_path(), ["select.method=miwv"])
+    assert planned_stages(cfg) == ["prep", "init", "cpt", "select", "sft", "eval"]
+    cmd, argv = _stage_argv(cfg, "prep", "demo.yaml", [], False)
+    assert cmd == "prep" and "select.enabled=false" in argv
+    assert _stage_argv(cfg, "select", "demo.yaml", [], False) == ("select", ["miwv", "demo.yaml"])

@@ -79,7 +79,11 @@ def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
         found = expand([src])
         if not found:
             raise ConfigError(f"{cfg.source}: prep.corpora.{i}.path: no OPUS corpus found in {src.path}")
-        out += found
+        for f in found:
+            if f in out:  # a folder and its subfolder both listed: read each corpus once
+                log.warning("prep.corpora.%d: %s is already listed; read once", i, f.path)
+            else:
+                out.append(f)
     return out
 
 

@@ -382,3 +382,26 @@ def test_steps_run_as_independent_units_in_any_order(tmp_path, multiway):
     assert all_records(cfg.stage_dir("prep")) == all_records(reference.stage_dir("prep"))
     assert man["counts"] == json.loads((reference.stage_dir("prep") / "manifest.json").read_text())["counts"]
     assert plan_prep(cfg)[1]["complete"] is True  # a rerun sees the finished output
+
+
+def test_every_opus_format_joins_through_english(tmp_path, parallel_text):
+    """TMX (en-zh), XCES with zipped documents (en-ky) and a Moses zip (en-ru) in one download folder."""
+    from tests.data_prep.conftest import write_moses_zip, write_tmx, write_xces
+
+    en, zh, ky, ru = (parallel_text[c] for c in ("eng_Latn", "zho_Hans", "kir_Cyrl", "rus_Cyrl"))
+    raw = tmp_path / "opus"
+    write_tmx(raw / "Toy.en-zh_cn.tmx", [{"en": e, "zh_CN": z} for e, z in zip(en, zh)], gz=True)
+    docs = {"en/a.xml.gz": {f"s{i + 1}": s for i, s in enumerate(en)}, "ky/a.xml.gz": {f"s{i + 1}": s for i, s in enumerate(ky)}}
+    write_xces(raw / "xces", "en", "ky", docs, [("en/a.xml.gz", "ky/a.xml.gz", [f"s{i};s{i}" for i in range(1, 9)])])
+    write_moses_zip(raw / "en-ru.txt.zip", "Toy", "en", "ru", en, ru)
+    cfg = make_cfg(tmp_path, {"corpora": [{"path": str(raw)}, {"path": str(raw / "xces")}],  # xces/ twice: read once
+                              "filters": {"defaults": RULES_ONLY}, "downsample": {"ratio": 1.0}})
+    man = run_prep(cfg)
+    assert man["counts"]["read"] == 24 and man["counts"]["drops"] == {}
+    out = cfg.stage_dir("prep")
+    zh_ky = records(out, "zho_Hans-kir_Cyrl")
+    assert [(r["src"], r["tgt"], r["aux"]) for r in zh_ky] == list(zip(zh, ky, en))
+    assert zh_ky[0]["origin"].startswith("pivot(") and "s1" in zh_ky[0]["origin"]
+    # En->Ky gets its Russian auxiliary from the Moses zip.
+    assert [(r["tgt"], r["aux_lang"], r["aux"]) for r in records(out, "eng_Latn-kir_Cyrl")] == [(k, "rus_Cyrl", r) for k, r in zip(ky, ru)]
+    assert man["directions"]["rus_Cyrl-zho_Hans"]["pivot"] == 8

@@ -80,3 +80,24 @@ def test_prep_without_inputs_is_a_config_error(tmp_path, capsys):
     cfg = _config(tmp_path, {"downsample": {"ratio": 0.1}})
     assert main(["prep", str(cfg)]) == 2
     assert "prep has no input" in capsys.readouterr().err
+
+
+def test_example_configs_load(tmp_path, monkeypatch):
+    """The shipped YAMLs validate and start with the command that runs them (not run: real data)."""
+    from pathlib import Path
+
+    from lmt.config import load_experiment
+
+    monkeypatch.setenv("LMT_OPUS_DIR", str(tmp_path))
+    folder = Path(__file__).resolve().parents[2] / "data_prep" / "configs"
+    names = sorted(p.name for p in folder.glob("*.yaml"))
+    assert names == ["lmt60.yaml", "small.yaml"]
+    for name in names:
+        path = folder / name
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# ") and f"lmt prep data_prep/configs/{name}" in first
+        cfg = load_experiment(path)
+        assert cfg.prep is not None and cfg.prep.downsample.ratio == 0.05
+    lmt60 = load_experiment(folder / "lmt60.yaml")
+    assert len(lmt60.prep.languages) == 60 and lmt60.prep.corpora[0].path == str(tmp_path)
+    assert lmt60.prep.filters.defaults["length_ratio"] == {"max_ratio": 3.0}

@@ -8,6 +8,9 @@ pipeline differs.
   no cross-document attention), collated by ``lmt.training.packing.collate_packed``,
   trained with the per-document attention kernel the recipes use
   (``lmt.training.attention``);
+  ``ours`` also computes the vocabulary projection only at positions that have
+  a target (``collate_packed(loss_positions=True)``, as the training loop does);
+  ``packed`` is the same without that, to show what packing alone gives;
 * baseline: the same tokenised examples, one per sample, batched with
   ``transformers.DataCollatorForSeq2Seq`` (pads to the longest in the batch),
   with a batch size giving the same token budget per step.
@@ -18,12 +21,18 @@ and the ratio ours / baseline. Targets: fraction >= 0.95, ratio >= 1.5.
 Data: FLORES-200 dev (997 multi-way sentences) from ../shared/data/flores200
 when present (``--flores DIR``), else the test sentences repeated.
 
-Run: ``OMP_NUM_THREADS=2 python benchmarks/train_throughput.py [--seconds 30] [--max-length 512]``
+Each pipeline runs ``--rounds`` times for ``--seconds`` (after 2 warm-up steps),
+alternating with the other, and the rounds are pooled: the machine's load
+drifts. "tok/cpu-s" divides by the process CPU time (1 torch thread by default,
+so OpenMP spinning does not count), which depends less on other jobs.
+
+Run: ``python benchmarks/train_throughput.py [--seconds 30] [--rounds 2] [--max-length 512]``
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -133,11 +142,17 @@ def run_trainer(model_dir: str, dataset, batch_size: int, out: str, meter: Meter
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=meter, callbacks=[meter.callback()])
     trainer.train()
     dt, dc = time.perf_counter() - meter.t0, time.process_time() - meter.c0
+    return {"real": meter.real, "total": meter.total, "wall": dt, "cpu": dc, "steps": meter.batches - meter.warmup}
+
+
+def combine(runs: list[dict]) -> dict:
+    """Pool the rounds of one pipeline: tokens over time."""
+    real, total = sum(r["real"] for r in runs), sum(r["total"] for r in runs)
     return {
-        "useful_tok_s": meter.real / dt,
-        "useful_tok_cpu_s": meter.real / dc,
-        "fraction": meter.real / max(1, meter.total),
-        "steps": meter.batches - meter.warmup,
+        "useful_tok_s": real / sum(r["wall"] for r in runs),
+        "useful_tok_cpu_s": real / sum(r["cpu"] for r in runs),
+        "fraction": real / max(1, total),
+        "steps": sum(r["steps"] for r in runs),
     }
 
 
@@ -176,9 +191,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="timed seconds per run")
     ap.add_argument("--max-length", type=int, default=512)
     ap.add_argument("--tasks", nargs="+", default=["sft", "cpt"])
+    ap.add_argument("--rounds", type=int, default=2, help="alternate baseline/ours this many times (load drifts)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time is not inflated by OpenMP spinning)")
     args = ap.parse_args()
 
     import torch
+
+    torch.set_num_threads(args.threads)
     from transformers import AutoTokenizer, DataCollatorForSeq2Seq
 
     from lmt.aux_map import AuxMap
@@ -208,18 +227,31 @@ def main() -> None:
         base = baseline_examples(work / "prep", tok, L, task, seed)
         avg = sum(len(x) for x in base["input_ids"]) / len(base)
         bsz = max(1, round(L / avg))  # same token budget per step as one packed row
-        meter_b = Meter(DataCollatorForSeq2Seq(tok, padding="longest"), tok.pad_token_id, False, 2, args.seconds)
-        res_base = run_trainer(str(work / "model"), base.shuffle(seed=0), bsz, str(work / f"out_b_{task}"), meter_b, False)
-        meter_o = Meter(collate_packed, tok.pad_token_id, True, 2, args.seconds)
-        res_ours = run_trainer(str(work / "model"), ours.dataset, 1, str(work / f"out_o_{task}"), meter_o, True)
-        rows.append((task, res_base, res_ours, bsz, ours.stats["padding_fraction"]))
+        runs = {"base": [], "packed": [], "ours": []}
+        for r in range(args.rounds):
+            meter = Meter(DataCollatorForSeq2Seq(tok, padding="longest"), tok.pad_token_id, False, 2, args.seconds)
+            runs["base"].append(run_trainer(str(work / "model"), base.shuffle(seed=r), bsz, str(work / "out"), meter, False))
+            meter = Meter(collate_packed, tok.pad_token_id, True, 2, args.seconds)
+            runs["packed"].append(run_trainer(str(work / "model"), ours.dataset.shuffle(seed=r), 1, str(work / "out"), meter, True))
+            meter = Meter(functools.partial(collate_packed, loss_positions=True), tok.pad_token_id, True, 2, args.seconds)
+            runs["ours"].append(run_trainer(str(work / "model"), ours.dataset.shuffle(seed=r), 1, str(work / "out"), meter, True))
+        rows.append((task, {k: combine(v) for k, v in runs.items()}, bsz, ours.stats["padding_fraction"]))
     print()
-    print(f"{'task':<5} {'pipeline':<30} {'useful tok/s':>13} {'useful tok/cpu-s':>17} {'useful frac':>12} {'steps':>6}")
-    for task, b, o, bsz, pad in rows:
-        for name, r in ((f"baseline: padding, batch {bsz}", b), (f"ours: packed rows of {L}", o)):
-            print(f"{task:<5} {name:<30} {r['useful_tok_s']:>13.0f} {r['useful_tok_cpu_s']:>17.0f} {r['fraction']:>12.3f} {r['steps']:>6}")
-        ratio_w, ratio_c = o["useful_tok_s"] / b["useful_tok_s"], o["useful_tok_cpu_s"] / b["useful_tok_cpu_s"]
-        print(f"{task:<5} {'ratio ours / baseline':<30} {ratio_w:>12.2f}x {ratio_c:>16.2f}x   (packed data: padding {pad:.2%} of all rows)")
+    print(f"{'task':<5} {'pipeline':<40} {'useful tok/s':>13} {'useful tok/cpu-s':>17} {'useful frac':>12} {'steps':>6}")
+    for task, res, bsz, pad in rows:
+        names = {
+            "base": f"baseline: padding, batch {bsz}",
+            "packed": f"packed rows of {L}",
+            "ours": f"ours: packed + loss-position logits",
+        }
+        for key, name in names.items():
+            r = res[key]
+            print(f"{task:<5} {name:<40} {r['useful_tok_s']:>13.0f} {r['useful_tok_cpu_s']:>17.0f} {r['fraction']:>12.3f} {r['steps']:>6}")
+        for key in ("packed", "ours"):
+            ratio_w = res[key]["useful_tok_s"] / res["base"]["useful_tok_s"]
+            ratio_c = res[key]["useful_tok_cpu_s"] / res["base"]["useful_tok_cpu_s"]
+            print(f"{task:<5} {'ratio ' + key + ' / baseline':<40} {ratio_w:>12.2f}x {ratio_c:>16.2f}x")
+        print(f"{task:<5} packed data: padding {pad:.2%} of all rows")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -287,12 +287,15 @@ def run_training(
         local_loss = torch.zeros((), dtype=torch.float64)
         for micro in range(ga):
             idx = order.micro_rows(rows, micro, rank)
-            batch = collate_packed([data.dataset[int(i)] for i in idx])
+            batch = collate_packed([data.dataset[int(i)] for i in idx], loss_positions=True)
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits = engine(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
-            labels = batch["labels"][:, 1:]
+            # Logits only where a target exists (see collate_packed).
+            logits = engine(
+                input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                logits_to_keep=batch["logits_to_keep"], use_cache=False,
+            ).logits
             loss_sum = F.cross_entropy(
-                logits[:, :-1].float().reshape(-1, logits.size(-1)), labels.reshape(-1),
+                logits.float().reshape(-1, logits.size(-1)), batch["shift_labels"].reshape(-1),
                 ignore_index=IGNORE_INDEX, reduction="sum",
             )
             engine.backward(loss_sum * scale)

@@ -123,19 +123,36 @@ def position_ids_from_lens(seq_lens: Sequence[int]) -> list[int]:
     return out
 
 
-def collate_packed(rows: list[dict]):
+def collate_packed(rows: list[dict], loss_positions: bool = False):
     """Stack packed rows into model inputs: ``input_ids``, ``labels``, ``position_ids``.
 
     No ``attention_mask`` on purpose: with one, transformers would ignore the
     position restarts and let documents attend to each other.
+
+    Args:
+        rows: packed rows (:func:`pack_row`).
+        loss_positions: also return ``logits_to_keep`` (the positions whose next
+            token has a label, over the batch) and ``shift_labels`` (those
+            targets). Passing both to a Hugging Face causal LM computes the
+            vocabulary projection only where there is loss: in SFT most tokens
+            are prompt, and the projection (hidden x vocabulary, 151k for
+            Qwen3) is a large share of the compute and of the activation memory.
     """
     import torch
 
-    return {
+    batch = {
         "input_ids": torch.tensor([r["input_ids"] for r in rows], dtype=torch.long),
         "labels": torch.tensor([r["labels"] for r in rows], dtype=torch.long),
         "position_ids": torch.tensor([position_ids_from_lens(r["seq_lens"]) for r in rows], dtype=torch.long),
     }
+    if loss_positions:
+        shifted = batch["labels"][:, 1:]  # position t predicts token t + 1
+        keep = torch.nonzero((shifted != IGNORE_INDEX).any(dim=0)).flatten()
+        if keep.numel() == 0:  # keep the graph connected; the target is ignored
+            keep = torch.zeros(1, dtype=torch.long)
+        batch["logits_to_keep"] = keep
+        batch["shift_labels"] = shifted[:, keep]
+    return batch
 
 
 def padding_fraction(rows: Iterable[dict], max_length: int) -> float:

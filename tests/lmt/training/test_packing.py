@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from lmt.training.packing import collate_packed, pack_row, pack_sft, pack_stream, position_ids_from_lens
-from lmt.training.tokens import IGNORE_INDEX
 
 
 def test_pack_sft_fits_and_uses_every_example_once():
@@ -90,3 +89,31 @@ def test_per_document_kernel_matches_masked_sdpa(tiny_model_dir):
         results.append((out.logits.detach(), model.model.embed_tokens.weight.grad.clone()))
     torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(results[0][1], results[1][1], atol=1e-6, rtol=1e-4)
+
+
+def test_loss_positions_give_the_same_loss_and_gradients(tiny_model_dir):
+    """Logits only at positions with a target: same summed loss and gradients as full logits."""
+    import torch
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(2)
+    p1, r1, p2, r2 = (torch.randint(5, 600, (n,)).tolist() for n in (12, 5, 9, 4))
+    rows = [pack_row([(p1 + r1, [-100] * 12 + r1), (p2 + r2, [-100] * 9 + r2)], 40, 0)]
+    full = collate_packed(rows)
+    part = collate_packed(rows, loss_positions=True)
+    assert part["logits_to_keep"].tolist() == list(range(11, 16)) + list(range(25, 29))
+    grads = []
+    for batch, sel in ((full, False), (part, True)):
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+        if sel:
+            logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=batch["logits_to_keep"], use_cache=False).logits
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch["shift_labels"].reshape(-1), ignore_index=-100, reduction="sum")
+            assert logits.shape[1] == 9
+        else:
+            logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
+        loss.backward()
+        grads.append((loss.detach(), model.model.embed_tokens.weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-6, rtol=1e-4)

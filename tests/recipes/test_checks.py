@@ -97,3 +97,27 @@ def test_launcher_fails_before_starting_deepspeed(run, capsys):
     out = capsys.readouterr().out
     assert status == 0 and "--num_gpus 1" in out and "recipes/sft.py --config" in out
     assert json.dumps(str(cfg))[1:-1] in out
+
+
+@pytest.mark.parametrize("name", ["qwen3_0.6b", "qwen3_1.7b", "qwen3_4b", "qwen3_8b", "tiny_cpu"])
+def test_shipped_configs_load_with_paper_hyperparameters(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / "configs" / f"{name}.yaml"
+    assert path.read_text().startswith("# lmt train ")
+    cfg = load_experiment(path)
+    cpt, sft = cfg.train.cpt, cfg.train.sft
+    if name.startswith("qwen3"):
+        assert cfg.train.model.path.startswith("Qwen/Qwen3-") and cfg.train.model.trust_remote_code is False
+        assert (cpt.learning_rate, cpt.warmup_ratio, cpt.weight_decay, cpt.global_batch_size, cpt.max_length, cpt.max_steps) == (
+            2e-5, 0.05, 0.01, 1536, 2048, 40000)
+        assert (sft.learning_rate, sft.warmup_ratio, sft.global_batch_size, sft.max_length, sft.max_steps) == (2e-5, 0.01, 1024, 1024, 500)
+        assert tuple(cpt.adam_betas) == (0.9, 0.999) and cpt.lr_scheduler == sft.lr_scheduler == "cosine"
+        assert (sft.pmp.forward_share, sft.pmp.reverse_share) == (0.5, 0.5)
+        assert (cpt.mix.monolingual, cpt.mix.zh_centric, cpt.mix.en_centric) == (1, 1, 1)
+        # the global batch divides over 8 and 16 GPUs
+        for gpus in (8, 16):
+            assert cpt.global_batch_size % (cpt.micro_batch_size * gpus) == 0
+            assert sft.global_batch_size % (sft.micro_batch_size * gpus) == 0
+    else:
+        assert cfg.train.model.path is None and cfg.train.launcher.num_gpus == 2

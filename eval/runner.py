@@ -27,7 +27,7 @@ from lmt.aux_map import AuxMap
 from lmt.config import ExperimentConfig
 from lmt.config.eval import EvalConfig
 from lmt.errors import ConfigError, DataError, MissingResourceError
-from lmt.io import content_hash, read_json, write_json_atomic, write_text_atomic
+from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic, write_text_atomic
 from lmt.languages import Direction, parse_directions
 from lmt.log import get_logger, progress
 
@@ -114,6 +114,9 @@ class EvalRun:
     def generation_settings(self) -> dict:
         data = {k: getattr(self.ec, k) for k in GENERATION_KEYS}
         data["model"] = self.model_path
+        # Retraining into the same directory must not resume with stale hypotheses.
+        weights = sorted(Path(self.model_path).glob("*.safetensors")) + sorted(Path(self.model_path).glob("*.bin"))
+        data["model_weights"] = [file_fingerprint(w) for w in weights if w.is_file()]
         data["aux_map"] = self.cfg.aux_map
         data["n_segments"] = self.n
         return data

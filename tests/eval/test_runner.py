@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,15 @@ def test_eval_writes_hyps_scores_reports_and_resumes(make_config, varied_model_d
     # Changing a generation setting without overwrite is refused (stale hyps).
     with pytest.raises(ConfigError, match="other settings.*max_new_tokens"):
         run_eval(load_experiment(cfg_path, ["eval.max_new_tokens=7"]), engine=Recorder(engine))
+    # Retraining into the same model directory also invalidates the hypotheses.
+    weights = next(Path(varied_model_dir).glob("*.safetensors"))
+    stat = weights.stat()
+    try:
+        os.utime(weights, (stat.st_atime, stat.st_mtime + 100))
+        with pytest.raises(ConfigError, match="other settings.*model_weights"):
+            run_eval(load_experiment(cfg_path), engine=Recorder(engine))
+    finally:
+        os.utime(weights, (stat.st_atime, stat.st_mtime))
     rec3 = Recorder(engine)
     run_eval(load_experiment(cfg_path, ["eval.max_new_tokens=7", "eval.overwrite=true"]), engine=rec3)
     assert rec3.calls == 3

@@ -14,6 +14,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("LMT_PROGRESS", "0")
+# Tests run two at a time (pytest -n 2) on small machines: one thread per
+# process avoids OpenMP oversubscription, which made tiny-model tests ~50x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # A few aligned sentences (English, Chinese, German, Russian, Kirghiz, French):
 # enough for a tokenizer and for exercising multi-way code paths.
@@ -79,6 +83,20 @@ PARALLEL = {
         "L'équipe de football a remporté le championnat l'année dernière.",
     ],
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Pin torch to one intra-op thread (see OMP_NUM_THREADS above)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -158,15 +158,3 @@ def format_cpt_pair(src_lang: str, tgt_lang: str, src: str, tgt: str) -> str:
     """
     s, t = cpt_tag(src_lang), cpt_tag(tgt_lang)
     return f"<{s}2{t}> {src} <{t}> {tgt}"
-
-
-def clean_released_output(text: str, special_tokens: "list[str] | tuple[str, ...]" = ()) -> str:
-    """Post-process like the released LMT inference code.
-
-    Special tokens and newlines are stripped; an empty output becomes ``"#"``.
-    """
-    for tok in special_tokens:
-        if tok:
-            text = text.replace(tok, "")
-    text = text.replace("\n", " ").strip()
-    return text or "#"

@@ -90,7 +90,7 @@ ALIASES = {
     "spa_Latn": "es_ES es_MX es_AR",
     "fra_Latn": "fr_FR fr_CA",
     "eng_Latn": "en_US en_GB",
-    "tgl_Latn": "fil",
+    "tgl_Latn": "fil fil_Latn",
     "ell_Grek": "gre",
     "deu_Latn": "ger",
     "nld_Latn": "dut",
@@ -102,7 +102,7 @@ ALIASES = {
     "isl_Latn": "ice",
     "mya_Mymr": "bur",
     "bod_Tibt": "tib",
-    "est_Latn": "et est",
+    "est_Latn": "et est ekk ekk_Latn",
     "als_Latn": "sq sqi alb",
     "lvs_Latn": "lv lav",
     "plt_Latn": "mg mlg",
@@ -113,6 +113,9 @@ ALIASES = {
     "min_Latn": "min",
     "gaz_Latn": "om orm",
     "khk_Cyrl": "mn mon",
+    "grn_Latn": "gug gug_Latn",
+    "kon_Latn": "ktu ktu_Latn",
+    "tzm_Tfng": "zgh zgh_Tfng",
 }
 
 

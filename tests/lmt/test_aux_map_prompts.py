@@ -2,7 +2,7 @@ import pytest
 
 from lmt.aux_map import AuxMap
 from lmt.errors import ConfigError
-from lmt.prompts import build_training_text, clean_released_output, format_cpt_pair, get_template
+from lmt.prompts import build_training_text, format_cpt_pair, get_template
 
 
 def test_default_aux_map_paper_table():
@@ -44,11 +44,6 @@ def test_templates_exact_text():
 
 def test_cpt_informative_format():
     assert format_cpt_pair("en", "ky", "Fellow wrestlers.", "Балбандар.") == "<en2ky> Fellow wrestlers. <ky> Балбандар."
-
-
-def test_released_cleaning():
-    assert clean_released_output("a\nb<|im_end|>", ["<|im_end|>"]) == "a b"
-    assert clean_released_output(" \n", []) == "#"
 
 
 def test_training_text_prefix(tiny_tokenizer_dir):

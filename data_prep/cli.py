@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def prep_main(argv: list[str]) -> int:
@@ -17,6 +18,10 @@ def prep_main(argv: list[str]) -> int:
     ap.add_argument("--num-workers", type=int, default=None, help="worker processes (default prep.num_workers)")
     args = ap.parse_args(argv)
 
+    # Before pyarrow is imported (and inherited by the spawned workers): Arrow's
+    # default mimalloc pool lets worker memory creep up shard after shard; see
+    # data_prep.pipeline.plan._arrow_allocator.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     from data_prep.pipeline import output_dir, run_prep
     from data_prep.pipeline.stats import data_card, render_card
     from lmt.config import load_experiment

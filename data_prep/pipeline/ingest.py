@@ -13,8 +13,8 @@ from typing import Callable, Iterator, Optional
 
 import pyarrow as pa
 
-from data_prep.pipeline.plan import PrepPlan
-from lmt.io import read_json, write_json_atomic, write_parquet_atomic
+from data_prep.pipeline.plan import PrepPlan, write_shard
+from lmt.io import read_json, write_json_atomic
 
 ORD_SHIFT = 40
 RAW_SCHEMA = pa.schema(
@@ -31,19 +31,37 @@ RAW_SCHEMA = pa.schema(
 MONO_RAW_SCHEMA = pa.schema([("lang", pa.string()), ("text", pa.string()), ("corpus", pa.string()), ("_ord", pa.int64())])
 
 
-def _chunks(records: Iterator[dict], size: int, base: int, keys: tuple[str, ...]) -> Iterator[dict[str, list]]:
+#: Rows buffered as Python objects before they become one compact Arrow batch.
+BATCH = 8192
+
+
+def _chunks(records: Iterator[dict], size: int, base: int, schema: pa.Schema) -> Iterator[pa.Table]:
+    """Group records into tables of ``size`` rows, numbering them from ``base``.
+
+    Rows are turned into Arrow record batches every :data:`BATCH` rows, so the
+    Python objects of at most one batch exist at a time.
+    """
+    keys = schema.names
+    batches: list[pa.RecordBatch] = []
     cols: dict[str, list] = {k: [] for k in keys}
+    in_chunk = 0
     n = 0
     for rec in records:
         for k in keys[:-1]:
             cols[k].append(rec.get(k))
         cols["_ord"].append(base + n)
         n += 1
-        if len(cols["_ord"]) >= size:
-            yield cols
+        in_chunk += 1
+        if len(cols["_ord"]) >= BATCH or in_chunk >= size:
+            batches.append(pa.RecordBatch.from_pydict(cols, schema=schema))
             cols = {k: [] for k in keys}
+        if in_chunk >= size:
+            yield pa.Table.from_batches(batches, schema=schema)
+            batches, in_chunk = [], 0
     if cols["_ord"]:
-        yield cols
+        batches.append(pa.RecordBatch.from_pydict(cols, schema=schema))
+    if batches:
+        yield pa.Table.from_batches(batches, schema=schema)
 
 
 def ingest_corpus(plan: PrepPlan, corpus: int, on_chunk: Optional[Callable[[int], None]] = None) -> dict:
@@ -72,13 +90,12 @@ def ingest_corpus(plan: PrepPlan, corpus: int, on_chunk: Optional[Callable[[int]
     counts: Counter = Counter()
     source = plan.sources[corpus]
     n_chunks = n_pairs = 0
-    keys = tuple(RAW_SCHEMA.names)
-    for cols in _chunks(read_corpus(source, counts), plan.prep.shard_size, corpus << ORD_SHIFT, keys):
-        write_parquet_atomic(pa.table(cols, schema=RAW_SCHEMA), plan.raw_chunk(corpus, n_chunks))
+    for table in _chunks(read_corpus(source, counts), plan.prep.shard_size, corpus << ORD_SHIFT, RAW_SCHEMA):
+        write_shard(table, plan.raw_chunk(corpus, n_chunks))
         if on_chunk is not None:
             on_chunk(n_chunks)
         n_chunks += 1
-        n_pairs += len(cols["_ord"])
+        n_pairs += table.num_rows
     result = {"chunks": n_chunks, "pairs": n_pairs, "counts": dict(sorted(counts.items()))}
     write_json_atomic(done, result)
     return result
@@ -97,12 +114,11 @@ def ingest_mono(plan: PrepPlan, source: int) -> dict:
     corpus = spec.corpus or Path(spec.path).name.split(".")[0]
     counts: Counter = Counter()
     n_chunks = n_lines = 0
-    keys = tuple(MONO_RAW_SCHEMA.names)
     records = read_monolingual(spec.path, spec.lang, corpus, counts)
-    for cols in _chunks(records, plan.prep.shard_size, source << ORD_SHIFT, keys):
-        write_parquet_atomic(pa.table(cols, schema=MONO_RAW_SCHEMA), plan.mono_ingest_dir(source) / f"chunk-{n_chunks:05d}.parquet")
+    for table in _chunks(records, plan.prep.shard_size, source << ORD_SHIFT, MONO_RAW_SCHEMA):
+        write_shard(table, plan.mono_ingest_dir(source) / f"chunk-{n_chunks:05d}.parquet")
         n_chunks += 1
-        n_lines += len(cols["_ord"])
+        n_lines += table.num_rows
     result = {"chunks": n_chunks, "lines": n_lines, "counts": dict(sorted(counts.items()))}
     write_json_atomic(done, result)
     return result

@@ -14,9 +14,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_prep.pipeline.plan import PrepPlan
+from data_prep.pipeline.plan import PrepPlan, write_shard
 from lmt.datafiles import mono_dir
-from lmt.io import read_json, write_json_atomic, write_parquet_atomic
+from lmt.io import read_json, write_json_atomic
 from lmt.schemas import MONO_SCHEMA
 
 _CHAINS: dict[Any, Any] = {}
@@ -74,7 +74,7 @@ def filter_mono_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
     lang = langs[0] if langs else plan.prep.monolingual[source].lang
     if kept:
         cols = {"lang": [r["src_lang"] for r in kept], "text": [r["src"] for r in kept], "corpus": [r["corpus"] for r in kept]}
-        write_parquet_atomic(pa.table(cols, schema=MONO_SCHEMA), mono_part(plan, lang, source, chunk))
+        write_shard(pa.table(cols, schema=MONO_SCHEMA), mono_part(plan, lang, source, chunk))
     result = {"lang": lang, "lines": len(texts), "kept": len(kept), "drops": dict(sorted(drops.items()))}
     write_json_atomic(done, result)
     return result

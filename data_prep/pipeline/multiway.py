@@ -34,11 +34,11 @@ import pyarrow.parquet as pq
 
 from data_prep.pipeline.downsample import Downsampler
 from data_prep.pipeline.keys import swap_score_name
-from data_prep.pipeline.plan import PrepPlan
+from data_prep.pipeline.plan import PrepPlan, write_shard
 from data_prep.pipeline.shards import KEY_COLUMNS, bucket_parts
 from lmt.datafiles import direction_dir
 from lmt.errors import ConfigError, UnknownLanguageError
-from lmt.io import read_json, write_json_atomic, write_parquet_atomic
+from lmt.io import read_json, write_json_atomic
 from lmt.languages import TIERS, Direction
 from lmt.schemas import PARALLEL_SCHEMA
 
@@ -132,7 +132,7 @@ def process_bucket(plan: PrepPlan, bucket: int) -> dict:
     for d, ts in tables.items():
         out = pa.concat_tables(ts) if len(ts) > 1 else ts[0]
         if out.num_rows:
-            write_parquet_atomic(out, direction_dir(plan.out_dir, d) / f"part-{bucket:05d}.parquet")
+            write_shard(out, direction_dir(plan.out_dir, d) / f"part-{bucket:05d}.parquet")
     result = {"drops": dict(sorted(drops.items())), "directions": {k: dict(v) for k, v in sorted(stats.items())}}
     write_json_atomic(done, result)
     return result

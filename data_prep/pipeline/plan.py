@@ -29,6 +29,17 @@ from lmt.config.prep import PrepConfig
 
 WORK = "_work"
 DROPPED = "dropped"
+#: Columns worth dictionary-encoding in Parquet (few distinct values). Text
+#: columns are not: the encoder would hash every sentence before giving up,
+#: costing memory and time for no gain.
+DICT_COLUMNS = ["src_lang", "tgt_lang", "corpus", "aux_lang", "lang", "drop_reason"]
+
+
+def write_shard(table, path) -> None:
+    """Write a Parquet shard atomically, dictionary-encoding only low-cardinality columns."""
+    from lmt.io import write_parquet_atomic
+
+    write_parquet_atomic(table, path, use_dictionary=[c for c in DICT_COLUMNS if c in table.column_names])
 
 
 @dataclass
@@ -121,7 +132,8 @@ class PrepPlan:
 
     # ---- per-process setup -------------------------------------------------------------------
     def setup(self) -> None:
-        """Prepare this process (extra languages); cheap and idempotent."""
+        """Prepare this process (Arrow allocator, extra languages); cheap and idempotent."""
+        _arrow_allocator()
         specs = tuple(
             tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items())) for d in self.languages
         )
@@ -130,6 +142,23 @@ class PrepPlan:
     def aux(self):
         """The auxiliary-language map (loaded once per process)."""
         return _aux_map(self.aux_map)
+
+
+@functools.lru_cache(maxsize=1)
+def _arrow_allocator() -> str:
+    """Use jemalloc for Arrow buffers when this pyarrow has it.
+
+    Measured on 100k-pair shards: with the default mimalloc pool a worker's RSS
+    grew by ~4 MB per 20k pairs filtered (memory kept by the allocator, not by
+    Python objects) and reached ~600 MB; with jemalloc it stays flat (~190 MB).
+    """
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, AttributeError):  # pyarrow built without jemalloc
+        pass
+    return pa.default_memory_pool().backend_name
 
 
 @functools.lru_cache(maxsize=8)

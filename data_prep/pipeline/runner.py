@@ -223,6 +223,7 @@ def plan_prep(cfg: ExperimentConfig, overwrite: bool = False) -> "tuple[PrepPlan
         languages=[spec.model_dump(mode="json") for spec in cfg.languages],
         config_hash=state["config_hash"],
     )
+    plan.setup()
     finished = _check_state(out, state, overwrite)
     if finished is not None:
         return plan, finished

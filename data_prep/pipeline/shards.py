@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_prep.pipeline.keys import language_rank, pair_keys, swap_score_name
-from data_prep.pipeline.plan import PrepPlan
-from lmt.io import read_json, write_json_atomic, write_parquet_atomic
+from data_prep.pipeline.plan import PrepPlan, write_shard
+from lmt.io import read_json, write_json_atomic
 
 BASE_COLUMNS = ("src_lang", "tgt_lang", "src", "tgt", "corpus", "origin", "_ord")
 KEY_COLUMNS = ("_exact", "_norm")
@@ -77,13 +77,24 @@ BATCH = 8192
 
 
 class _Columns:
-    """Kept pairs accumulated column-wise (compact, unlike one dict per pair)."""
+    """Kept pairs accumulated column-wise, turned into Arrow batch by batch.
+
+    One dict per pair is large; the Python objects of one batch at most exist
+    at a time, the rest of the shard is compact Arrow data.
+    """
 
     def __init__(self, keep_scores: bool) -> None:
-        self.cols: dict[str, list] = {c: [] for c in BASE_COLUMNS + KEY_COLUMNS + ("_bucket",)}
-        self.scores: dict[str, list] = {}
         self.keep_scores = keep_scores
+        self.batches: list[pa.Table] = []
+        self.buckets: list[np.ndarray] = []
         self.n = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.cols: dict[str, list] = {c: [] for c in BASE_COLUMNS + KEY_COLUMNS}
+        self.bucket: list[int] = []
+        self.scores: dict[str, list] = {}
+        self.rows = 0
 
     def add(self, rec: dict, keys: tuple[int, int, int]) -> None:
         cols = self.cols
@@ -91,14 +102,33 @@ class _Columns:
             cols[c].append(rec[c])
         cols["_exact"].append(keys[0])
         cols["_norm"].append(keys[1])
-        cols["_bucket"].append(keys[2])
+        self.bucket.append(keys[2])
         if self.keep_scores:
             for k, v in rec.items():
                 if k not in cols and k not in self.scores and k != "drop_reason":
-                    self.scores[k] = [None] * self.n
+                    self.scores[k] = [None] * self.rows
             for k, col in self.scores.items():
                 col.append(rec.get(k))
+        self.rows += 1
         self.n += 1
+
+    def flush(self) -> None:
+        """Turn the buffered rows into one Arrow table."""
+        if not self.rows:
+            return
+        arrays = {c: pa.array(self.cols[c], type=pa.int64() if c in ("_ord", "_exact", "_norm") else pa.string()) for c in self.cols}
+        for c, values in self.scores.items():
+            arrays[c] = pa.array(values, type=pa.float64())
+        self.batches.append(pa.table(arrays))
+        self.buckets.append(np.asarray(self.bucket, dtype=np.int64))
+        self._reset()
+
+    def table(self) -> tuple[pa.Table, np.ndarray]:
+        """All kept rows (score columns unified across batches) and their buckets."""
+        self.flush()
+        if not self.batches:
+            return pa.table({c: pa.array([], pa.int64() if c in ("_ord", "_exact", "_norm") else pa.string()) for c in BASE_COLUMNS + KEY_COLUMNS}), np.zeros(0, np.int64)
+        return pa.concat_tables(self.batches, promote_options="default"), np.concatenate(self.buckets)
 
 
 def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
@@ -156,6 +186,7 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
         for r in kept:
             r = _orient(r, rank)
             kept_cols.add(r, pair_keys(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"], n_buckets))
+        kept_cols.flush()
         del records, groups, kept
     _write_buckets(plan, name, kept_cols)
     if prep.write_dropped:
@@ -171,22 +202,14 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
 
 
 def _write_buckets(plan: PrepPlan, name: str, kept: _Columns) -> None:
-    cols: dict[str, Any] = {}
-    for c in BASE_COLUMNS:
-        cols[c] = pa.array(kept.cols[c], type=pa.int64() if c == "_ord" else pa.string())
-    for c, values in kept.scores.items():
-        cols[c] = pa.array(values, type=pa.float64())
-    cols["_exact"] = pa.array(kept.cols["_exact"], type=pa.int64())
-    cols["_norm"] = pa.array(kept.cols["_norm"], type=pa.int64())
-    table = pa.table(cols)
-    b_arr = np.asarray(kept.cols["_bucket"], dtype=np.int64)
+    table, b_arr = kept.table()
     order = np.argsort(b_arr, kind="stable")
     sorted_b = b_arr[order]
     table = table.take(pa.array(order)) if len(order) else table
     plan.filter_dir(name).mkdir(parents=True, exist_ok=True)
     for b in np.unique(sorted_b):
         lo, hi = np.searchsorted(sorted_b, b, "left"), np.searchsorted(sorted_b, b, "right")
-        write_parquet_atomic(table.slice(lo, hi - lo), plan.bucket_part(name, int(b)))
+        write_shard(table.slice(lo, hi - lo), plan.bucket_part(name, int(b)))
 
 
 def _write_dropped(plan: PrepPlan, name: str, dropped: list[dict]) -> None:
@@ -194,7 +217,7 @@ def _write_dropped(plan: PrepPlan, name: str, dropped: list[dict]) -> None:
     cols = {c: [r.get(c) for r in dropped] for c in BASE_COLUMNS if c != "_ord"}
     cols["drop_reason"] = [r.get("drop_reason") for r in dropped]
     schema = pa.schema([(c, pa.string()) for c in cols])
-    write_parquet_atomic(pa.table(cols, schema=schema), plan.dropped_file(name))
+    write_shard(pa.table(cols, schema=schema), plan.dropped_file(name))
 
 
 def bucket_parts(plan: PrepPlan, shards: list[str], bucket: int) -> list[Optional[str]]:

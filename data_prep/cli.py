@@ -16,7 +16,8 @@ def prep_main(argv: list[str]) -> int:
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. prep.downsample.ratio=0.1")
     ap.add_argument("--overwrite", action="store_true", help="redo everything, replacing an earlier output")
     ap.add_argument("--num-workers", type=int, default=None, help="worker processes (default prep.num_workers)")
-    args = ap.parse_args(argv)
+    # Intermixed: `lmt prep CFG --num-workers 2 key=value` keeps the override.
+    args = ap.parse_intermixed_args(argv)
 
     # Before pyarrow is imported (and inherited by the spawned workers): Arrow's
     # default mimalloc pool lets worker memory creep up shard after shard; see

@@ -26,7 +26,7 @@ def test_prep_then_stats(tmp_path, capsys, parallel_text):
     write_moses(raw, "toy", "en", "ky", en, parallel_text["kir_Cyrl"])
     write_moses(raw, "toy", "en", "ru", en, parallel_text["rus_Cyrl"])
     cfg = _config(tmp_path, {"corpora": [{"path": str(raw)}], "filters": {"defaults": RULES_ONLY}})
-    assert main(["prep", str(cfg), "prep.downsample.per_direction={ky-en: 1.0}", "--num-workers", "1"]) == 0
+    assert main(["prep", str(cfg), "--num-workers", "1", "prep.downsample.per_direction={ky-en: 1.0}"]) == 0
     out = capsys.readouterr().out
     assert "read 25 pairs; 25 passed the filters, 24 after dedup" in out
     out_dir = tmp_path / "run" / "data" / "prep"

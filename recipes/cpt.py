@@ -40,7 +40,6 @@ STAGE = "cpt"
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the CPT stage of an experiment config (see module docs)."""
-    from lmt.aux_map import AuxMap  # noqa: F401  (config loading validates the map)
     from lmt.config import load_experiment
     from lmt.languages import normalize_code
     from lmt.log import print0

@@ -6,6 +6,8 @@
 * :mod:`lmt.training.packing`: fixed-length packing with per-document positions.
 * :mod:`lmt.training.mixing`: the CPT mixture (monolingual : Zh- : En-centric).
 * :mod:`lmt.training.data`: prep output -> packed, cached ``datasets.Dataset``.
+* :mod:`lmt.training.attention`: per-document sdpa for packed rows.
+* :mod:`lmt.training.distributed`: process group on GPUs and CPU.
 * :mod:`lmt.training.ds_config`: DeepSpeed JSON loading and ``"auto"`` filling.
 * :mod:`lmt.training.stage`: where a stage reads and writes, and the bad-input
   checks run before any GPU time.

@@ -19,7 +19,12 @@ global read order ``_ord``. In that order:
    (no cross product of alternative translations).
 5. **downsample** reverse directions (:mod:`data_prep.pipeline.downsample`).
 
-Only one bucket is in memory at a time, so memory is bounded by the bucket size.
+Each direction's part ``part-{bucket}.parquet`` holds its corpus pairs in read
+order, then its pivot pairs in the read order of their X side. Pivot pairs are
+not deduplicated against a direct Zh-X corpus holding the same pair, and a
+direct (non-English) pair gets no auxiliary sentence (the join key is the
+English side). Only one bucket is in memory at a time, so memory is bounded by
+the bucket size.
 """
 
 from __future__ import annotations

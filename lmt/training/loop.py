@@ -36,7 +36,7 @@ import numpy as np
 
 from lmt.errors import ConfigError, DataError
 from lmt.io import read_json, write_json_atomic, write_text_atomic
-from lmt.log import get_logger, print0
+from lmt.log import get_logger, print0, progress
 from lmt.training.attention import use_packed_attention
 from lmt.training.ds_config import fill_auto, load_ds_config
 from lmt.training.packing import collate_packed
@@ -277,7 +277,9 @@ def run_training(
         history = [h for h in read_json(state_file).get("history", []) if h["step"] <= start]
     engine.train()
     t_log, tokens_log, loss_acc, tok_acc = time.time(), 0, 0.0, 0
+    bar = progress(total=total_steps, initial=start, desc=f"{run_name} steps", unit="step")
     for step in range(start, total_steps):
+        bar.update(1)
         rows = order.step_rows(step)
         step_tokens = int(n_loss[rows].sum())
         if step_tokens == 0:
@@ -327,6 +329,7 @@ def run_training(
             # Fault injection for the kill-and-resume test: die like `kill -9`
             # would (no cleanup, no final save) on every rank.
             os.kill(os.getpid(), signal.SIGKILL)
+    bar.close()
     final = out_dir / FINAL
     save_hf_model(engine, tokenizer, final, attn_implementation)
     summary = {

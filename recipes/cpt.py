@@ -47,7 +47,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.training.data import build_cpt_data
     from lmt.training.ds_config import training_dtype
     from lmt.training.distributed import init_distributed, is_local_main
-    from lmt.training.loop import run_training
+    from lmt.training.loop import run_training, zero3_load_context
     from lmt.training.stage import preflight, recipe_args, stage_fingerprint
 
     # 1. setup
@@ -73,6 +73,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print0(f"[lmt cpt] {packed.stats['documents']} documents -> {packed.stats['rows']} rows; mixture {packed.stats['mixture']}")
 
     # 3. train
+    # Under ZeRO-3, weights load straight into partitions while `zero3` is alive.
+    zero3 = zero3_load_context(stage, paths.ds_config, paths.init_from, world, model_cfg.dtype, model_cfg.trust_remote_code)
     model = load_model(paths.init_from, trust_remote_code=model_cfg.trust_remote_code, dtype=training_dtype(model_cfg.dtype))
     model.set_attn_implementation(model_cfg.attn_implementation)
     summary = run_training(
@@ -82,6 +84,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         attn_implementation=model_cfg.attn_implementation,
     )
 
+    del zero3
     # 4. save happened in run_training (HF directory, atomically)
     print0(f"[lmt cpt] done: {summary['step']} steps; final model {summary['final_model']}")
     return 0

@@ -121,6 +121,49 @@ def _monitors(out_dir: Path, run_name: str, report_to: list[str], wandb_project:
     return mons
 
 
+def grad_accum(stage: Any, world: int) -> int:
+    """Micro-steps per optimizer step so that micro x ranks x accumulation ~ global batch."""
+    return max(1, stage.global_batch_size // (stage.micro_batch_size * world))
+
+
+def build_ds_config(
+    stage: Any, ds_config_path: "str | Path", *, world: int, hidden_size: int, dtype: str = "auto",
+    monitors: "dict | None" = None,
+) -> dict:
+    """The DeepSpeed config of a stage: the JSON with every ``"auto"`` filled from ``stage``."""
+    return fill_auto(
+        load_ds_config(ds_config_path),
+        micro_batch_size=stage.micro_batch_size,
+        grad_accum=grad_accum(stage, world),
+        world_size=world,
+        learning_rate=stage.learning_rate,
+        betas=tuple(stage.adam_betas),
+        eps=stage.adam_eps,
+        weight_decay=stage.weight_decay,
+        gradient_clipping=stage.gradient_clipping,
+        hidden_size=hidden_size,
+        dtype=dtype,
+        monitors=monitors,
+    )
+
+
+def zero3_load_context(stage: Any, ds_config_path: "str | Path", model_dir: str, world: int, dtype: str = "auto", trust_remote_code: bool = False) -> Any:
+    """Under ZeRO-3, an object to keep alive while loading the model, else None.
+
+    transformers sees it (``HfDeepSpeedConfig``) and loads the weights straight
+    into ``deepspeed.zero.Init`` partitions, so no rank ever holds the whole
+    model (an 8B model in bf16 is 16 GB per rank otherwise).
+    """
+    ds = load_ds_config(ds_config_path)
+    if ds.get("zero_optimization", {}).get("stage") != 3:
+        return None
+    from transformers import AutoConfig
+    from transformers.integrations import HfDeepSpeedConfig
+
+    hidden = getattr(AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code), "hidden_size", 1024)
+    return HfDeepSpeedConfig(build_ds_config(stage, ds_config_path, world=world, hidden_size=int(hidden), dtype=dtype))
+
+
 def save_hf_model(engine: Any, tokenizer: Any, out: Path, attn_implementation: str = "sdpa") -> None:
     """Save the engine's model as a Hugging Face directory (safetensors, tokenizer, chat template).
 
@@ -200,7 +243,7 @@ def run_training(
 
     out_dir = Path(out_dir)
     rank, world = dist.get_rank(), dist.get_world_size()
-    ga = max(1, stage.global_batch_size // (stage.micro_batch_size * world))
+    ga = grad_accum(stage, world)
     if stage.micro_batch_size * world * ga != stage.global_batch_size:
         print0(
             f"[lmt] global_batch_size {stage.global_batch_size} is not a multiple of micro_batch_size x ranks "
@@ -212,18 +255,8 @@ def run_training(
     n_loss = np.asarray(data.dataset["n_loss_tokens"], dtype=np.int64)
     n_real = np.asarray(data.dataset["n_real_tokens"], dtype=np.int64)
 
-    ds_cfg = fill_auto(
-        load_ds_config(ds_config_path),
-        micro_batch_size=stage.micro_batch_size,
-        grad_accum=ga,
-        world_size=world,
-        learning_rate=stage.learning_rate,
-        betas=tuple(stage.adam_betas),
-        eps=stage.adam_eps,
-        weight_decay=stage.weight_decay,
-        gradient_clipping=stage.gradient_clipping,
-        hidden_size=int(getattr(model.config, "hidden_size", 1024)),
-        dtype=dtype,
+    ds_cfg = build_ds_config(
+        stage, ds_config_path, world=world, hidden_size=int(getattr(model.config, "hidden_size", 1024)), dtype=dtype,
         monitors=_monitors(out_dir, run_name, list(report_to), wandb_project),
     )
     if "scheduler" in ds_cfg:

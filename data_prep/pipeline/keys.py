@@ -40,19 +40,11 @@ def hash64(text: str) -> int:
     return h - (1 << 64) if h >= (1 << 63) else h
 
 
-# On ASCII text data_prep.normalize.dedup_key (NFKC, casefold, drop every
-# non-letter) is lower-casing plus dropping every non-letter: one translate.
-_ASCII_KEY = {c: (chr(c).lower() if chr(c).isalpha() else None) for c in range(128)}
-
-
 @functools.lru_cache(maxsize=1)
 def _dedup_key_fn() -> Callable[[str], str]:
     from data_prep.normalize import dedup_key
 
-    def key(text: str) -> str:
-        return text.translate(_ASCII_KEY) if text.isascii() else dedup_key(text)
-
-    return key
+    return dedup_key
 
 
 def pair_keys(src_lang: str, tgt_lang: str, src: str, tgt: str, buckets: int) -> tuple[int, int, int]:

@@ -406,16 +406,3 @@ def test_every_opus_format_joins_through_english(tmp_path, parallel_text):
     assert [(r["tgt"], r["aux_lang"], r["aux"]) for r in records(out, "eng_Latn-kir_Cyrl")] == [(k, "rus_Cyrl", r) for k, r in zip(ky, ru)]
     assert man["directions"]["rus_Cyrl-zho_Hans"]["pivot"] == 8
 
-
-def test_ascii_fast_dedup_key_matches_normalize():
-    import random
-    import string
-
-    from data_prep.normalize import dedup_key
-    from data_prep.pipeline.keys import _dedup_key_fn
-
-    rng = random.Random(0)
-    fast = _dedup_key_fn()
-    samples = ["".join(rng.choice(string.printable) for _ in range(rng.randrange(40))) for _ in range(2000)]
-    samples += ["Hello, World! 2", "ÄÖÜ straße", "ﬁne Ｆｕｌｌ", "\x00tab\there"]
-    assert [fast(s) for s in samples] == [dedup_key(s) for s in samples]

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from data_prep.pipeline.downsample import Downsampler
 from data_prep.pipeline.keys import swap_score_name
-from data_prep.pipeline.plan import PrepPlan, write_shard
+from data_prep.pipeline.plan import DROPPED, PrepPlan, write_shard
 from data_prep.pipeline.shards import KEY_COLUMNS, bucket_parts
 from lmt.datafiles import direction_dir
 from lmt.errors import ConfigError, UnknownLanguageError
@@ -84,8 +84,10 @@ def _selector(spec: tuple[str, ...]) -> DirectionSelector:
     return DirectionSelector(list(spec))
 
 
-def _dedup(exact: np.ndarray, norm: np.ndarray, exact_on: bool, norm_on: bool, drops: Counter) -> np.ndarray:
-    """Indices (in order) of first occurrences; counts the others by kind.
+def _dedup(exact: np.ndarray, norm: np.ndarray, exact_on: bool, norm_on: bool, drops: Counter) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (in order) of first occurrences, and a reason per row (``""`` when kept).
+
+    Counts the duplicates by kind into ``drops``.
 
     An exact duplicate is also a normalised one (the normalised key is a
     function of the text), so with both on a pair is kept iff it is the first
@@ -93,8 +95,9 @@ def _dedup(exact: np.ndarray, norm: np.ndarray, exact_on: bool, norm_on: bool, d
     seen before, else ``dedup:normalized``.
     """
     n = len(exact)
+    reasons = np.full(n, "", dtype=object)
     if not (exact_on or norm_on) or n == 0:
-        return np.arange(n)
+        return np.arange(n), reasons
     key = norm if norm_on else exact
     _, first = np.unique(key, return_index=True)
     keep = np.zeros(n, dtype=bool)
@@ -103,13 +106,15 @@ def _dedup(exact: np.ndarray, norm: np.ndarray, exact_on: bool, norm_on: bool, d
         _, first_exact = np.unique(exact, return_index=True)
         is_first_exact = np.zeros(n, dtype=bool)
         is_first_exact[first_exact] = True
-        drops["dedup:exact"] += int((~keep & ~is_first_exact).sum())
-        drops["dedup:normalized"] += int((~keep & is_first_exact).sum())
+        reasons[~keep & ~is_first_exact] = "dedup:exact"
+        reasons[~keep & is_first_exact] = "dedup:normalized"
     else:
-        drops["dedup:normalized"] += int((~keep).sum())
-    for k in [k for k, v in drops.items() if v == 0]:
-        del drops[k]
-    return np.flatnonzero(keep)
+        reasons[~keep] = "dedup:normalized"
+    for reason in ("dedup:exact", "dedup:normalized"):
+        hits = int((reasons == reason).sum())
+        if hits:
+            drops[reason] += hits
+    return np.flatnonzero(keep), reasons
 
 
 def process_bucket(plan: PrepPlan, bucket: int) -> dict:
@@ -129,9 +134,14 @@ def process_bucket(plan: PrepPlan, bucket: int) -> dict:
     tables: dict[Direction, list[pa.Table]] = {}
     if parts:
         table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default").sort_by("_ord")
-        keep = _dedup(
+        keep, reasons = _dedup(
             table.column("_exact").to_numpy(), table.column("_norm").to_numpy(), prep.dedup.exact, prep.dedup.normalized, drops
         )
+        if prep.write_dropped and len(keep) < table.num_rows:
+            gone = np.flatnonzero(reasons != "")
+            dropped = table.take(pa.array(gone)).select(["src_lang", "tgt_lang", "src", "tgt", "corpus", "origin"])
+            dropped = dropped.append_column("drop_reason", pa.array(list(reasons[gone]), pa.string()))
+            write_shard(dropped, plan.out_dir / DROPPED / f"dedup-b{bucket:04d}.parquet")
         table = table.take(pa.array(keep)).drop_columns(list(KEY_COLUMNS) + ["_ord"])
         tables = _emit(plan, table, stats)
     for d, ts in tables.items():

@@ -125,7 +125,9 @@ class PrepConfig(StrictModel):
         None, ge=1, description="hash buckets of dedup and the pivot join (default: one per ~200k pairs)"
     )
     num_workers: int = Field(1, ge=1, description="worker processes (1 = run in this process)")
-    write_dropped: bool = Field(False, description="write dropped pairs with their reason under DIR/dropped/")
+    write_dropped: bool = Field(
+        False, description="write every dropped pair (filters, duplicates, ...) with its drop_reason under DIR/dropped/"
+    )
     keep_scores: bool = Field(False, description="keep filter score columns (e.g. lid_src_prob) in the output")
     keep_work: bool = Field(False, description="keep intermediate shards under DIR/_work after success")
 

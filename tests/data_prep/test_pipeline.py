@@ -152,6 +152,8 @@ def test_drop_counts_per_reason(tmp_path):
         "news.en-de.en:4": "src_equals_tgt:identical",
         "news.en-de.en:5": "length_ratio:too_high",
         "news.en-de.en:6": "lid:tgt_wrong_lang",
+        "news.en-de.en:7": "dedup:exact",
+        "news.en-de.en:8": "dedup:normalized",
         "news.en-de.en:9": "lid:src_wrong_lang",
     }
 

@@ -121,13 +121,56 @@ def read_yaml(path: "str | Path") -> dict:
     return expand_vars(data, p.resolve().parent)
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
+def _model_at(model: Any, loc: "tuple | list") -> Any:
+    """The pydantic model class that holds the last key of ``loc`` (or None)."""
+    import typing
+
+    current = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None or not hasattr(current, "model_fields"):
+            if isinstance(part, int):
+                continue
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            # a dict key (per_language.kir_Cyrl): stay on the value type
+            continue
+        ann = field.annotation
+        candidates = [ann]
+        seen = set()
+        nxt = None
+        while candidates:
+            t = candidates.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                nxt = t
+                break
+            candidates.extend(typing.get_args(t))
+        current = nxt
+    return current if current is not None and hasattr(current, "model_fields") else None
+
+
+def _unknown_key_hint(model: Any, loc: "tuple | list") -> str:
+    import difflib
+
+    holder = _model_at(model, loc) if model is not None else None
+    if holder is None:
+        return "unknown key (check the spelling)"
+    valid = sorted(holder.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key{hint} (valid here: {', '.join(valid)})"
+
+
+def format_validation_error(err: ValidationError, source: str, model: Any = None) -> str:
     """Render pydantic errors as ``file: key.sub: message`` lines."""
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "<top>"
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see the config reference in README)"
+            msg = _unknown_key_hint(model, e["loc"])
         else:
             msg = e["msg"]
             if "input" in e and e["type"] not in ("missing",):
@@ -141,7 +184,7 @@ def validate_config(model: Type[T], data: dict, source: str = "<config>") -> T:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source)) from None
+        raise ConfigError(format_validation_error(err, source, model)) from None
 
 
 def load_config(model: Type[T], path: "str | Path", overrides: Iterable[str] = ()) -> T:

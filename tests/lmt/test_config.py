@@ -72,3 +72,13 @@ def test_list_index_overrides():
                     "eval": {"directions": ["en-de", "de-en"]}}
     with pytest.raises(ConfigError, match="no index"):
         apply_overrides(data, ["prep.corpora.5.path=/y"])
+
+
+def test_unknown_key_suggests_the_valid_ones(tmp_path):
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\nprep:\n  corpora: [{path: x, fromat: tmx}]\n  filterz: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_experiment(p)
+    msg = str(err.value)
+    assert "prep.filterz: unknown key; did you mean 'filters'?" in msg
+    assert "prep.corpora.0.fromat: unknown key; did you mean 'format'?" in msg and "src_path" in msg

@@ -98,9 +98,13 @@ def _read_lines(path: Path) -> list[str]:
         if "id" in rows:
             lines = [t for _, t in sorted(zip(rows["id"], lines), key=lambda x: x[0])]
         return lines
-    data = path.read_bytes()
+    return read_text_lines(path)
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 text file (no trailing newline); bad bytes name file and line."""
     out = []
-    for i, raw in enumerate(data.split(b"\n"), 1):
+    for i, raw in enumerate(path.read_bytes().split(b"\n"), 1):
         try:
             out.append(raw.decode("utf-8").rstrip("\r"))
         except UnicodeDecodeError as err:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from eval.engines.base import EMPTY_HYP, is_blank
-from eval.flores import HOW_TO_GET, FloresSet
+from eval.flores import HOW_TO_GET, FloresSet, read_text_lines
 from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
 from eval.prompting import check_pmp_template, render_many
 from eval.report import write_reports
@@ -44,15 +44,7 @@ def read_lines(path: "str | Path") -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise MissingResourceError(f"file {path} does not exist")
-    out = []
-    for i, raw in enumerate(path.read_bytes().split(b"\n"), 1):
-        try:
-            out.append(raw.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError as err:
-            raise DataError(f"{path}:{i}: invalid UTF-8 ({err.reason})") from None
-    if out and out[-1] == "":
-        out.pop()
-    return out
+    return read_text_lines(path)
 
 
 def write_lines(path: "str | Path", lines: list[str]) -> None:

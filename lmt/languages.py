@@ -291,9 +291,9 @@ def parse_directions(spec: "str | Iterable[str]") -> list[Direction]:
     """
     items = [spec] if isinstance(spec, str) else list(spec)
     out: list[Direction] = []
+    every = lmt_directions()
     for item in items:
         item = item.strip()
-        every = lmt_directions()
         if item == "all":
             out += every
         elif item in ("en2x", "x2en", "zh2x", "x2zh"):

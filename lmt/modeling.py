@@ -153,7 +153,8 @@ def build_qwen3_model(
 
 
 def _check_local_or_hub(path: str, what: str) -> None:
-    looks_local = path.startswith((".", "/", "~")) or os.sep in path.strip("/").split("/", 1)[-1] or Path(path).exists()
+    # Hub ids are "name" or "org/name"; anything else is meant as a local path.
+    looks_local = path.startswith((".", "/", "~")) or path.count("/") > 1 or Path(path).exists()
     if looks_local and not Path(path).expanduser().exists():
         raise MissingResourceError(f"{what} {path!r} does not exist (give a local directory or a hub id such as Qwen/Qwen3-0.6B)")
 

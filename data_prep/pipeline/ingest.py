@@ -15,18 +15,13 @@ import pyarrow as pa
 
 from data_prep.pipeline.plan import PrepPlan, write_shard
 from lmt.io import read_json, write_json_atomic
+from lmt.schemas import PARALLEL_SCHEMA
 
 ORD_SHIFT = 40
+# The reader fields of PARALLEL_SCHEMA (no aux yet) plus the read-order number.
 RAW_SCHEMA = pa.schema(
-    [
-        ("src_lang", pa.string()),
-        ("tgt_lang", pa.string()),
-        ("src", pa.string()),
-        ("tgt", pa.string()),
-        ("corpus", pa.string()),
-        ("origin", pa.string()),
-        ("_ord", pa.int64()),
-    ]
+    [PARALLEL_SCHEMA.field(name) for name in ("src_lang", "tgt_lang", "src", "tgt", "corpus", "origin")]
+    + [pa.field("_ord", pa.int64())]
 )
 MONO_RAW_SCHEMA = pa.schema([("lang", pa.string()), ("text", pa.string()), ("corpus", pa.string()), ("_ord", pa.int64())])
 

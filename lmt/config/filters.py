@@ -99,27 +99,23 @@ class FiltersConfig(StrictModel):
     @field_validator("per_language")
     @classmethod
     def _normalise_languages(cls, value: dict[str, FilterRules]) -> dict[str, FilterRules]:
-        out: dict[str, FilterRules] = {}
-        for code, rules in value.items():
-            try:
-                key = normalize_code(code)
-            except UnknownLanguageError as err:
-                raise ValueError(f"per_language key {code!r}: {err}") from None
-            if key in out:
-                raise ValueError(f"per_language: {code!r} and another key both mean {key}")
-            out[key] = rules
-        return out
+        return _normalise_keys(value, normalize_code, "per_language", "")
 
     @field_validator("per_pair")
     @classmethod
     def _normalise_pairs(cls, value: dict[str, FilterRules]) -> dict[str, FilterRules]:
-        out: dict[str, FilterRules] = {}
-        for text, rules in value.items():
-            try:
-                key = pair_key(text)
-            except UnknownLanguageError as err:
-                raise ValueError(f"per_pair key {text!r}: {err}") from None
-            if key in out:
-                raise ValueError(f"per_pair: {text!r} and another key both mean the pair {key}")
-            out[key] = rules
-        return out
+        return _normalise_keys(value, pair_key, "per_pair", "the pair ")
+
+
+def _normalise_keys(value: dict[str, FilterRules], to_key, section: str, meaning: str) -> dict[str, FilterRules]:
+    """Normalise a rule table's keys; two spellings of one key are an error."""
+    out: dict[str, FilterRules] = {}
+    for text, rules in value.items():
+        try:
+            key = to_key(text)
+        except UnknownLanguageError as err:
+            raise ValueError(f"{section} key {text!r}: {err}") from None
+        if key in out:
+            raise ValueError(f"{section}: {text!r} and another key both mean {meaning}{key}")
+        out[key] = rules
+    return out

@@ -10,17 +10,9 @@ import pytest
 
 from eval.compare import compare_runs, paired_bootstrap_segments
 from lmt.cli import main as lmt_main
+from tests.conftest import PARALLEL
 
-REFS = [
-    "The cat sleeps on the warm windowsill.",
-    "We will meet at the station tomorrow morning.",
-    "Scientists discovered a new species of frog in the rainforest.",
-    "The museum opens at nine o'clock every day.",
-    "She bought three kilograms of apples at the market.",
-    "The river flooded the village after heavy rain.",
-    "Please close the door when you leave the room.",
-    "The football team won the championship last year.",
-]
+REFS = PARALLEL["eng_Latn"]
 
 
 def _write(path, lines):

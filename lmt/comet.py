@@ -91,6 +91,65 @@ def resolve_checkpoint(path_or_hub_id: str) -> Path:
     return ckpt
 
 
+def _encoder_forward_by_name(self: Any, input_ids: Any, attention_mask: Any, token_type_ids: Any = None, **kwargs: Any) -> dict:
+    """unbabel-comet's encoder forward, reading the model output by field name.
+
+    unbabel-comet 2.2.7 unpacks ``return_dict=False`` outputs into three values
+    (hidden states, pooler, all layers); transformers 5 encoders built without a
+    pooler return two. Reading fields by name works on every version. BERT-style
+    encoders use the pooler output as sentence embedding, XLM-R-style ones the
+    first token, as in unbabel-comet.
+    """
+    from comet.encoders.xlmr import XLMREncoder
+
+    extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+    out = self.model(
+        input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, return_dict=True, **extra
+    )
+    last = out.last_hidden_state
+    pooled = getattr(out, "pooler_output", None)
+    sentemb = last[:, 0, :] if isinstance(self, XLMREncoder) or pooled is None else pooled
+    return {"sentemb": sentemb, "wordemb": last, "all_layers": out.hidden_states, "attention_mask": attention_mask}
+
+
+def _add_special_tokens_pair(encoder: Any) -> None:
+    """Give the encoder's tokenizer ``build_inputs_with_special_tokens`` when it lacks it.
+
+    Unified models (CometKiwi, XCOMET) join segments with that method, which
+    transformers 5 tokenizers no longer have. The layout is the one the old
+    tokenizers produced: ``<cls> a <sep>*size_separator b <sep>`` (XLM-R:
+    ``<s> a </s></s> b </s>``; BERT: ``[CLS] a [SEP] b [SEP]``).
+    """
+    tok = encoder.tokenizer
+    if hasattr(tok, "build_inputs_with_special_tokens"):
+        return
+    cls_id, sep_id, n_sep = tok.cls_token_id, tok.sep_token_id, encoder.size_separator
+
+    def build_inputs_with_special_tokens(token_ids_0: list, token_ids_1: Optional[list] = None) -> list:
+        if token_ids_1 is None:
+            return [cls_id, *token_ids_0, sep_id]
+        return [cls_id, *token_ids_0, *([sep_id] * n_sep), *token_ids_1, sep_id]
+
+    tok.build_inputs_with_special_tokens = build_inputs_with_special_tokens
+
+
+def install_compat() -> None:
+    """Make unbabel-comet 2.2.7 run on transformers 5 (idempotent; no-op on 4.x).
+
+    See :func:`_encoder_forward_by_name`; the tokenizer method is added per
+    loaded model by :func:`load_comet`.
+    """
+    import transformers
+    from comet.encoders.bert import BERTEncoder
+    from comet.encoders.xlmr import XLMREncoder
+
+    if int(transformers.__version__.split(".")[0]) < 5:
+        return
+    for cls in (BERTEncoder, XLMREncoder):
+        if cls.forward is not _encoder_forward_by_name:
+            cls.forward = _encoder_forward_by_name
+
+
 def load_comet(path_or_hub_id: str, encoder: Optional[str] = None, local_files_only: Optional[bool] = None) -> Any:
     """Load a COMET model (regression, CometKiwi/unified, ranking, XCOMET).
 
@@ -113,6 +172,7 @@ def load_comet(path_or_hub_id: str, encoder: Optional[str] = None, local_files_o
     from comet.models import str2model
 
     _quiet_lightning()
+    install_compat()
     ckpt = resolve_checkpoint(path_or_hub_id)
     hparams_file = ckpt.parents[1] / "hparams.yaml"
     try:
@@ -147,6 +207,7 @@ def load_comet(path_or_hub_id: str, encoder: Optional[str] = None, local_files_o
             f"COMET checkpoint {ckpt}: cannot load its encoder tokenizer/config {enc_name!r} ({err}); put it in the "
             f"Hugging Face cache or pass a local directory with it (eval.comet_encoder / --comet-encoder)"
         ) from None
+    _add_special_tokens_pair(model.encoder)
     model.eval()
     return model
 

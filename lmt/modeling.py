@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -70,16 +71,26 @@ def train_tokenizer(
                     "raise vocab_size or lower character_coverage"
                 ) from None
             raise
-        slow_free = LlamaTokenizerFast(
-            vocab_file=prefix + ".model", add_bos_token=False, add_eos_token=False, legacy=False, from_slow=True
+        # Load the model from a folder under Llama's file name: transformers 5
+        # ignores ``vocab_file=`` in tokenizer constructors (it would build an
+        # empty vocabulary); ``from_pretrained`` converts it on every version.
+        spm_dir = Path(tmp) / "spm_tokenizer"
+        spm_dir.mkdir()
+        shutil.copyfile(prefix + ".model", spm_dir / "tokenizer.model")
+        converted = LlamaTokenizerFast.from_pretrained(
+            spm_dir, add_bos_token=False, add_eos_token=False, legacy=False
         )
         fast = PreTrainedTokenizerFast(
-            tokenizer_object=slow_free.backend_tokenizer,
+            tokenizer_object=converted.backend_tokenizer,
             eos_token="<|im_end|>",
             pad_token="<|endoftext|>",
             unk_token="<unk>",
             additional_special_tokens=["<|im_start|>"],
+            # Causal LMs take no token_type_ids: `model.generate(**tok(text))` must work.
+            model_input_names=["input_ids", "attention_mask"],
         )
+        if len(fast) <= len(SPECIAL_TOKENS) + 3:
+            raise RuntimeError(f"tokenizer conversion lost the vocabulary ({len(fast)} tokens)")
     fast.chat_template = CHATML_TEMPLATE
     fast.padding_side = "left"
     fast.save_pretrained(out_dir)

@@ -20,6 +20,7 @@ Layout written by :func:`build_tiny_comet`::
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Literal, Optional
@@ -73,8 +74,15 @@ def _train_xlmr_tokenizer(texts: Iterable[str], out_dir: Path, vocab_size: int) 
             num_threads=1,
             minloglevel=2,
         )
-        slow = XLMRobertaTokenizer(vocab_file=prefix + ".model")
-        slow.save_pretrained(out_dir)
+        # transformers 5 ignores ``vocab_file=`` in the constructor (it would
+        # build a 5-token vocabulary); loading a folder that holds the model
+        # under XLM-R's file name converts it on every version.
+        out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(prefix + ".model", out_dir / "sentencepiece.bpe.model")
+    tok = XLMRobertaTokenizer.from_pretrained(out_dir)
+    if len(tok) < 10:
+        raise RuntimeError(f"tiny COMET tokenizer in {out_dir} has only {len(tok)} tokens")
+    tok.save_pretrained(out_dir)
     # Save the fast variant too (tokenizer.json): comet loads XLMRobertaTokenizerFast.
     XLMRobertaTokenizerFast.from_pretrained(out_dir).save_pretrained(out_dir)
 

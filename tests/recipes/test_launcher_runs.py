@@ -91,7 +91,7 @@ def test_cpt_runs_under_deepspeed_launcher(exp, capfd):
     assert len(changed) == len(before)  # every tensor moved
     AutoModelForCausalLM.from_pretrained(cpt / "final")
     assert list((cpt / "tensorboard").rglob("events.out.tfevents.*"))
-    assert state["data"]["padding_fraction"] < 0.02  # stream packing
+    assert state["data"]["padding_fraction"] < 0.03  # stream packing: only the last row is padded
 
 
 def test_sft_kill_and_resume_equals_uninterrupted(exp, capfd):

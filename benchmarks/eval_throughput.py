@@ -1,6 +1,6 @@
 """Evaluation throughput: length-sorted batching vs input-order batching.
 
-    python benchmarks/eval_throughput.py [--flores /work/shared/data/flores_lmt] [--n 256]
+    python benchmarks/eval_throughput.py --flores DIR [--n 256]     # or LMT_FLORES_DIR=DIR
 
 Same tiny Qwen3 model, same FLORES-format input (``flores.devtest.en`` of an
 LMT-style directory, or ``devtest/eng_Latn.devtest`` of a FLORES-200 one), same
@@ -90,7 +90,10 @@ def train_copy_model(texts: list[str], out: Path, steps: int, init: "Path | None
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--flores", default="/work/shared/data/flores_lmt", help="FLORES-format directory")
+    flores = os.environ.get("LMT_FLORES_DIR")
+    ap.add_argument(
+        "--flores", default=flores, required=flores is None, help="FLORES-format directory (default: $LMT_FLORES_DIR)"
+    )
     ap.add_argument("--n", type=int, default=256, help="sentences to translate per split")
     ap.add_argument("--splits", nargs="+", default=["dev", "devtest"], help="FLORES splits to translate")
     ap.add_argument("--batch-size", type=int, default=16)

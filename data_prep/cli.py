@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from lmt.commands import command, parse_args
 
-def prep_main(argv: list[str]) -> int:
-    """``lmt prep CONFIG [key=value ...] [--overwrite] [--num-workers N]``."""
+
+def build_prep_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt prep``."""
     ap = argparse.ArgumentParser(
         prog="lmt prep",
         description="raw OPUS corpora -> filtered, deduplicated, pivoted, downsampled Parquet shards + manifest.json",
@@ -16,8 +18,13 @@ def prep_main(argv: list[str]) -> int:
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. prep.downsample.ratio=0.1")
     ap.add_argument("--overwrite", action="store_true", help="redo everything, replacing an earlier output")
     ap.add_argument("--num-workers", type=int, default=None, help="worker processes (default prep.num_workers)")
-    # Intermixed: `lmt prep CFG --num-workers 2 key=value` keeps the override.
-    args = ap.parse_intermixed_args(argv)
+    return ap
+
+
+@command(build_prep_parser)
+def prep_main(argv: list[str]) -> int:
+    """``lmt prep CONFIG [key=value ...] [--overwrite] [--num-workers N]``."""
+    args = parse_args(build_prep_parser(), argv)  # `lmt prep CFG --num-workers 2 key=value` keeps the override
 
     # Before pyarrow is imported (and inherited by the spawned workers): Arrow's
     # default mimalloc pool lets worker memory creep up shard after shard; see
@@ -44,12 +51,18 @@ def prep_main(argv: list[str]) -> int:
     return 0
 
 
-def stats_main(argv: list[str]) -> int:
-    """``lmt stats DIR``: the per-direction data card of a prep output."""
+def build_stats_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt stats``."""
     ap = argparse.ArgumentParser(prog="lmt stats", description="per-direction data card of a prep/selection output directory")
     ap.add_argument("dir", help="output directory of `lmt prep` (holds manifest.json and parallel/)")
     ap.add_argument("--json", action="store_true", help="print the card as JSON")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(build_stats_parser)
+def stats_main(argv: list[str]) -> int:
+    """``lmt stats DIR [--json]``: the per-direction data card of a prep output."""
+    args = parse_args(build_stats_parser(), argv)
 
     from data_prep.pipeline.stats import data_card, render_card
 

@@ -5,19 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lmt.commands import command, parse_args
 from lmt.errors import DataError
 
 
+def build_eval_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt eval``."""
+    ap = argparse.ArgumentParser(prog="lmt eval", description="translate FLORES-200 and score (COMET, chrF, chrF++, BLEU)")
+    ap.add_argument("config", help="experiment YAML with an eval: section")
+    ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. eval.directions=en2x eval.num_beams=1")
+    ap.add_argument("--overwrite", action="store_true", help="redo directions whose hypotheses already exist")
+    return ap
+
+
+@command(build_eval_parser)
 def eval_main(argv: list[str]) -> int:
     """``lmt eval CONFIG [key=value ...] [--overwrite]``."""
     from eval.runner import run_eval
     from lmt.config import load_experiment
 
-    ap = argparse.ArgumentParser(prog="lmt eval", description="translate FLORES-200 and score (COMET, chrF, chrF++, BLEU)")
-    ap.add_argument("config", help="experiment YAML with an eval: section")
-    ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. eval.directions=en2x eval.num_beams=1")
-    ap.add_argument("--overwrite", action="store_true", help="redo directions whose hypotheses already exist")
-    args = ap.parse_intermixed_args(argv)  # `--overwrite` may come before or after the overrides
+    args = parse_args(build_eval_parser(), argv)  # `--overwrite` may come before or after the overrides
     overrides = list(args.overrides) + (["eval.overwrite=true"] if args.overwrite else [])
     cfg = load_experiment(args.config, overrides)
     cfg.require("eval")
@@ -26,14 +33,8 @@ def eval_main(argv: list[str]) -> int:
     return 0
 
 
-def score_main(argv: list[str]) -> int:
-    """``lmt score --hyp FILE --ref FILE [--src FILE] --lang-pair xx-yy [--comet MODEL]``."""
-    from eval.engines.base import EMPTY_HYP, is_blank
-    from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
-    from eval.runner import count_empty, read_lines
-    from lmt.io import write_json_atomic
-    from lmt.languages import Direction
-
+def build_score_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt score``."""
     ap = argparse.ArgumentParser(prog="lmt score", description="score existing hypotheses (chrF, chrF++, BLEU, COMET)")
     ap.add_argument("--hyp", required=True, help="hypotheses, one per line")
     ap.add_argument("--ref", required=True, help="references, one per line")
@@ -47,7 +48,19 @@ def score_main(argv: list[str]) -> int:
     ap.add_argument("--comet-encoder", help="local dir with the COMET encoder's tokenizer + config")
     ap.add_argument("--comet-batch-size", type=int, default=16)
     ap.add_argument("--json", help="also write the result to this JSON file")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(build_score_parser)
+def score_main(argv: list[str]) -> int:
+    """``lmt score --hyp FILE --ref FILE [--src FILE] --lang-pair xx-yy [--comet MODEL]``."""
+    from eval.engines.base import EMPTY_HYP, is_blank
+    from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
+    from eval.runner import count_empty, read_lines
+    from lmt.io import write_json_atomic
+    from lmt.languages import Direction
+
+    args = parse_args(build_score_parser(), argv)
     d = Direction.parse(args.lang_pair)
     hyps, refs = read_lines(args.hyp), read_lines(args.ref)
     if len(hyps) != len(refs):
@@ -86,10 +99,8 @@ def score_main(argv: list[str]) -> int:
     return 0
 
 
-def compare_main(argv: list[str]) -> int:
-    """``lmt compare RUN_A RUN_B [--metrics comet,chrf] [--test bs|ar]``."""
-    from eval.compare import compare_runs, format_comparison
-
+def build_compare_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt compare``."""
     ap = argparse.ArgumentParser(prog="lmt compare", description="per-direction and per-group deltas between two eval runs")
     ap.add_argument("run_a", help="baseline: eval directory or run directory (holding eval/)")
     ap.add_argument("run_b", help="system compared against A")
@@ -98,7 +109,15 @@ def compare_main(argv: list[str]) -> int:
     ap.add_argument("--n-samples", type=int, default=1000, help="resamples (bs) or trials (ar)")
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level")
     ap.add_argument("--json", help="also write the comparison as JSON to this file")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(build_compare_parser)
+def compare_main(argv: list[str]) -> int:
+    """``lmt compare RUN_A RUN_B [--metrics comet,chrf] [--test bs|ar]``."""
+    from eval.compare import compare_runs, format_comparison
+
+    args = parse_args(build_compare_parser(), argv)
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     res = compare_runs(args.run_a, args.run_b, metrics, args.test, args.n_samples, args.alpha)
     print(format_comparison(res))

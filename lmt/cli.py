@@ -3,17 +3,19 @@
 Sub-commands come from the ``lmt.commands`` entry-point group, so each stage
 package registers its own (``prep`` -> ``data_prep.cli:prep_main``) and ``lmt``
 never imports a stage package directly. Every sub-command is a callable
-``main(argv: list[str]) -> int``. User errors (:class:`LMTError`) print one clear
+``main(argv: list[str]) -> int`` that declares its options in a
+``build_parser()`` (the convention of :mod:`lmt.commands`). User errors (:class:`LMTError`) print one clear
 message and exit with status 2; ``LMT_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from importlib.metadata import entry_points
 from typing import Callable, Optional
 
+from lmt.commands import Main, command, parse_args, stage_commands
 from lmt.errors import LMTError
 
 BUILTIN_HELP = {
@@ -31,18 +33,17 @@ BUILTIN_HELP = {
 }
 
 
-def _commands() -> dict:
-    return {ep.name: ep for ep in entry_points(group="lmt.commands")}
-
-
-def _languages_main(argv: list[str]) -> int:
-    import argparse
-
-    from lmt.languages import all_languages, lmt_languages
-
+def _languages_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="lmt languages", description=BUILTIN_HELP["languages"])
     ap.add_argument("--all", action="store_true", help="include FLORES-200 languages beyond LMT-60")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(_languages_parser)
+def _languages_main(argv: list[str]) -> int:
+    from lmt.languages import all_languages, lmt_languages
+
+    args = parse_args(_languages_parser(), argv)
     langs = all_languages() if args.all else lmt_languages()
     print(f"{'code':<10} {'short':<5} {'iso1':<4} {'tier':<6} name")
     for lang in langs:
@@ -50,14 +51,17 @@ def _languages_main(argv: list[str]) -> int:
     return 0
 
 
-def _directions_main(argv: list[str]) -> int:
-    import argparse
+def _directions_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lmt directions", description=BUILTIN_HELP["directions"])
+    ap.add_argument("spec", nargs="*", default=["all"], help="all, a group (en2x), a tier (low) or pairs (en-ky)")
+    return ap
 
+
+@command(_directions_parser)
+def _directions_main(argv: list[str]) -> int:
     from lmt.languages import parse_directions
 
-    ap = argparse.ArgumentParser(prog="lmt directions", description=BUILTIN_HELP["directions"])
-    ap.add_argument("spec", nargs="*", default=["all"])
-    args = ap.parse_args(argv)
+    args = parse_args(_directions_parser(), argv)
     dirs = parse_directions(args.spec)
     for d in dirs:
         print(f"{d}\t{d.group}\t{d.tier}")
@@ -65,29 +69,32 @@ def _directions_main(argv: list[str]) -> int:
     return 0
 
 
-def _run_main(argv: list[str]) -> int:
-    from lmt.pipeline import run_main
+def _pipeline(name: str) -> Callable[[], Main]:
+    def load() -> Main:
+        from lmt import pipeline  # imported on use: it loads the config machinery
 
-    return run_main(argv)
+        return getattr(pipeline, name)
 
-
-def _demo_main(argv: list[str]) -> int:
-    from lmt.pipeline import demo_main
-
-    return demo_main(argv)
+    return load
 
 
-BUILTINS: dict[str, Callable[[list[str]], int]] = {
-    "languages": _languages_main,
-    "directions": _directions_main,
-    "run": _run_main,
-    "demo": _demo_main,
+#: Commands of the core: name -> loader of ``main`` (as entry points load theirs).
+BUILTINS: dict[str, Callable[[], Main]] = {
+    "languages": lambda: _languages_main,
+    "directions": lambda: _directions_main,
+    "run": _pipeline("run_main"),
+    "demo": _pipeline("demo_main"),
 }
+
+
+def all_commands() -> dict[str, Callable[[], Main]]:
+    """Every ``lmt`` sub-command, built in or installed: name -> loader of ``main``."""
+    return {**stage_commands(), **BUILTINS}
 
 
 def _usage(cmds: dict) -> str:
     lines = ["usage: lmt COMMAND [args...]", "", "commands:"]
-    for name in sorted(set(cmds) | set(BUILTINS)):
+    for name in sorted(cmds):
         doc = BUILTIN_HELP.get(name, "")
         lines.append(f"  {name:<12} {doc}".rstrip())
     lines.append("")
@@ -98,7 +105,7 @@ def _usage(cmds: dict) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``lmt`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    cmds = _commands()
+    cmds = all_commands()
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage(cmds))
         return 0
@@ -108,10 +115,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"lmt {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
-    if name in BUILTINS:
-        fn = BUILTINS[name]
-    elif name in cmds:
-        fn = cmds[name].load()
+    if name in cmds:
+        fn = cmds[name]()
     else:
         print(f"lmt: unknown command {name!r}\n\n{_usage(cmds)}", file=sys.stderr)
         return 2

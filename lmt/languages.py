@@ -25,6 +25,8 @@ ENGLISH = "eng_Latn"
 CHINESE = "zho_Hans"
 CENTRES = (ENGLISH, CHINESE)
 TIERS = ("high", "medium", "low")
+#: Values of :attr:`Direction.group`.
+GROUPS = ("en2x", "x2en", "zh2x", "x2zh", "other")
 
 
 @dataclass(frozen=True)

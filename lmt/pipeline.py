@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Optional
 
+from lmt.commands import command, parse_args, stage_commands
 from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
@@ -28,10 +28,10 @@ STAGES = ("prep", "init", "cpt", "select", "sft", "eval")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
-    eps = {ep.name: ep for ep in entry_points(group="lmt.commands")}
+    eps = stage_commands()
     if name not in eps:
-        raise MissingResourceError(f"the `lmt {name}` command is not installed (reinstall with `pip install -e .`)")
-    return eps[name].load()
+        raise MissingResourceError(f"the `lmt {name}` command is not installed (run `uv sync` in the LMT checkout)")
+    return eps[name]()
 
 
 def _enabled(section: object) -> bool:
@@ -127,14 +127,57 @@ def _print_report(cfg: ExperimentConfig) -> None:
     print(_summary(cfg))
 
 
+class _StagesParser(argparse.ArgumentParser):
+    """``--stages prep eval`` takes the stage names that follow it and nothing
+    more, so ``key=value`` overrides may come after it (argparse's ``nargs="+"``
+    would swallow them as stage names)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        return super().parse_known_args(_one_stage_per_flag(sys.argv[1:] if args is None else list(args)), namespace)
+
+
+def _one_stage_per_flag(argv: list[str]) -> list[str]:
+    """``--stages a b k=v`` -> ``--stages a --stages b k=v`` (idempotent).
+
+    A flag followed by no stage name is kept as it is, for argparse to report.
+    """
+    out: list[str] = []
+    flag_open = named = False  # after a --stages flag; a stage name seen since
+    for arg in argv:
+        if flag_open and arg in STAGES:
+            out += ["--stages", arg]
+            named = True
+            continue
+        if flag_open and not named:
+            out.append("--stages")
+        flag_open, named = arg == "--stages", False
+        if not flag_open:
+            out.append(arg)
+    if flag_open and not named:
+        out.append("--stages")
+    return out
+
+
+def build_run_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt run``."""
+    ap = _StagesParser(prog="lmt run", description="run an experiment end to end: " + " -> ".join(STAGES))
+    ap.add_argument("config", help="experiment YAML")
+    ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, before or after the options")
+    ap.add_argument(
+        "--stages",
+        action="append",
+        choices=STAGES,
+        metavar="STAGE",
+        help=f"run only these stages, in pipeline order ({', '.join(STAGES)}): --stages prep eval",
+    )
+    ap.add_argument("--overwrite", action="store_true", help="redo the prep stage's finished shards")
+    return ap
+
+
+@command(build_run_parser)
 def run_main(argv: list[str]) -> int:
     """``lmt run CONFIG [key=value ...] [--stages ...] [--overwrite]``."""
-    ap = argparse.ArgumentParser(prog="lmt run", description="run an experiment end to end: prep -> train init -> cpt -> sft -> eval")
-    ap.add_argument("config", help="experiment YAML")
-    ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
-    ap.add_argument("--stages", nargs="+", choices=STAGES, help="run only these stages (in pipeline order)")
-    ap.add_argument("--overwrite", action="store_true", help="redo the prep stage's finished shards")
-    args = ap.parse_args(argv)
+    args = parse_args(build_run_parser(), argv)
     cfg = run_experiment(args.config, args.overrides, args.stages, args.overwrite)
     _print_report(cfg)
     return 0
@@ -146,22 +189,28 @@ def demo_config_path() -> Path:
 
     spec = importlib.util.find_spec("recipes")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingResourceError("the `recipes` package is not installed; run `pip install -e .` in the LMT checkout")
+        raise MissingResourceError("the `recipes` package is not installed; run `uv sync` in the LMT checkout")
     path = Path(list(spec.submodule_search_locations)[0]) / "configs" / "demo.yaml"
     if not path.is_file():
         raise MissingResourceError(f"demo config {path} is missing from the installation")
     return path
 
 
-def demo_main(argv: list[str]) -> int:
-    """``lmt demo [key=value ...]``: the whole pipeline at toy scale on CPU."""
+def build_demo_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt demo``."""
     ap = argparse.ArgumentParser(
         prog="lmt demo",
         description="run the whole LMT pipeline at toy scale on CPU (recipes/configs/demo.yaml) on the bundled sample data",
     )
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides of demo.yaml, e.g. run_dir=/tmp/demo")
     ap.add_argument("--overwrite", action="store_true", help="redo prep shards of an earlier demo run")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(build_demo_parser)
+def demo_main(argv: list[str]) -> int:
+    """``lmt demo [key=value ...]``: the whole pipeline at toy scale on CPU."""
+    args = parse_args(build_demo_parser(), argv)
     t0 = time.time()
     cfg = run_experiment(str(demo_config_path()), args.overrides, overwrite=args.overwrite)
     _print_report(cfg)

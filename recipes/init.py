@@ -23,6 +23,7 @@ from typing import Optional
 import numpy as np
 
 from lmt.config import ExperimentConfig, load_experiment
+from lmt.config.experiment import prep_hint
 from lmt.errors import DataError, MissingResourceError
 from lmt.io import content_hash, read_json, write_json_atomic
 from lmt.log import print0
@@ -44,7 +45,7 @@ def init_model(cfg: ExperimentConfig) -> Optional[Path]:
         return None
     data_dir = Path(train.cpt.data_dir) if train.cpt is not None and train.cpt.data_dir else prep_output(cfg)
     if not data_dir.is_dir():
-        raise MissingResourceError(f"training data {data_dir} does not exist (run `lmt prep {cfg.source}` first)")
+        raise MissingResourceError(f"training data {data_dir} does not exist; {prep_hint(cfg, data_dir, 'train.cpt.data_dir')}")
     out = cfg.stage_dir("model_init")
     key = content_hash(data_fingerprint(data_dir, with_mono=True), train.tokenizer.model_dump(), train.tiny.model_dump(), cfg.seed)
     if (out / MARKER).is_file() and read_json(out / MARKER).get("key") == key:

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from lmt.commands import command, parse_args
 from lmt.errors import LMTError
 
 RECIPES_DIR = Path(__file__).resolve().parent
@@ -61,11 +62,8 @@ def _finished(cfg, stage: str, paths) -> bool:
     return bool(done.get("complete")) and done.get("config") == stage_fingerprint(cfg, stage, paths)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    """Entry point of ``lmt train`` (see module docs)."""
-    from lmt.config import load_experiment
-    from lmt.training.stage import launcher_env, preflight
-
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt train``."""
     ap = argparse.ArgumentParser(prog="lmt train", description="train: init (tokenizer + tiny model), cpt, sft")
     ap.add_argument("stage", choices=["init", "cpt", "sft"])
     ap.add_argument("config", help="experiment YAML")
@@ -73,7 +71,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--num-gpus", type=int, default=None, help="processes per node (overrides train.launcher.num_gpus)")
     ap.add_argument("--dry-run", action="store_true", help="print the launcher command and exit")
     ap.add_argument("--force", action="store_true", help="run even when the stage already finished")
-    args = ap.parse_args(argv)
+    return ap
+
+
+@command(build_parser)
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``lmt train`` (see module docs)."""
+    from lmt.config import load_experiment
+    from lmt.training.stage import launcher_env, preflight
+
+    args = parse_args(build_parser(), sys.argv[1:] if argv is None else argv)
     cfg = load_experiment(args.config, args.overrides)
     cfg.require("train")
     if args.stage == "init":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lmt.commands import command, parse_args
 from lmt.config import load_experiment
 from lmt.errors import ConfigError
 from lmt.log import get_logger
@@ -27,16 +28,28 @@ from lmt.log import get_logger
 log = get_logger("lmt.select")
 
 
-def _parser() -> argparse.ArgumentParser:
+#: What ``qsm-train`` reads (``select.mdaq.train_data``); ``qsm-score`` reads the same columns, without ``score``.
+QSM_DATA_HELP = (
+    "a Parquet or JSONL file (e.g. qsm_train.parquet), one sample per row: src_lang, tgt_lang, src and tgt "
+    "(or instruction and response), and score (a float, e.g. a human or COMET quality score)"
+)
+
+
+def _add_config(p: argparse.ArgumentParser, example: str) -> None:
+    p.add_argument("config", help="experiment YAML (its select: section)")
+    p.add_argument("overrides", nargs="*", help=f"key.sub=value overrides, before or after the options, e.g. {example}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt select`` and its sub-commands."""
     ap = argparse.ArgumentParser(prog="lmt select", description="data selection: MIWV and M-DaQ")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{miwv,mdaq,qsm-train,qsm-score}")
     for name, help_ in (
         ("miwv", "MIWV one-shot importance selection"),
         ("mdaq", "M-DaQ quality + diversity selection"),
     ):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("config", help="experiment YAML")
-        p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+        p = sub.add_parser(name, help=help_, description=help_)
+        _add_config(p, "select.share=0.05")
         p.add_argument("--overwrite", action="store_true", help="recompute cached score chunks")
         p.add_argument(
             "--shard",
@@ -44,24 +57,33 @@ def _parser() -> argparse.ArgumentParser:
             help="compute only chunks c with c %% N == I (N workers sharing the output directory); "
             "rerun until one prints the output directory",
         )
-    p = sub.add_parser("qsm-train", help="train the M-DaQ quality scoring model")
-    p.add_argument("config")
-    p.add_argument("overrides", nargs="*")
-    p = sub.add_parser("qsm-score", help="score a Parquet/JSONL file with a trained QSM")
-    p.add_argument("config")
-    p.add_argument("overrides", nargs="*")
+    p = sub.add_parser(
+        "qsm-train",
+        help="train the M-DaQ quality scoring model",
+        description="Train the M-DaQ quality scoring model (QSM: the encoder select.mdaq.encoder plus a regression "
+        "head) on select.mdaq.train_data, " + QSM_DATA_HELP + ". Writes the QSM to select.mdaq.qsm "
+        "(default <run_dir>/qsm); training settings: select.mdaq.{epochs,lr,batch_size,max_length,eval_share}.",
+    )
+    _add_config(p, "select.mdaq.encoder=/models/xlm-roberta-base select.mdaq.train_data=qsm_train.parquet")
+    p = sub.add_parser(
+        "qsm-score",
+        help="score a Parquet/JSONL file with a trained QSM",
+        description="Score samples with the QSM of select.mdaq.qsm; writes a copy of --input with a qsm_score column.",
+    )
+    _add_config(p, "select.mdaq.qsm=runs/x/qsm")
     p.add_argument(
         "--input",
         required=True,
-        help="Parquet/JSONL with instruction (or src_lang, tgt_lang, src) and response (or tgt)",
+        help="Parquet/JSONL with src_lang, tgt_lang, src and tgt (or instruction and response)",
     )
     p.add_argument("--output", required=True, help="Parquet written with a qsm_score column added")
     return ap
 
 
+@command(build_parser)
 def main(argv: list[str]) -> int:
     """Entry point of ``lmt select``."""
-    args = _parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     overrides = list(args.overrides)
     if getattr(args, "overwrite", False):
         overrides.append("select.overwrite=true")
@@ -103,7 +125,7 @@ def _qsm_train(cfg) -> int:
     if not md.encoder:
         raise ConfigError(f"{cfg.source}: select.mdaq.encoder is not set (a multilingual HF encoder path or hub id)")
     if not md.train_data:
-        raise ConfigError(f"{cfg.source}: select.mdaq.train_data is not set (Parquet/JSONL of samples with a score)")
+        raise ConfigError(f"{cfg.source}: select.mdaq.train_data is not set ({QSM_DATA_HELP})")
     texts, scores, _ = read_scored_samples(md.train_data, md.template)
     scorer = train_qsm(
         md.encoder,

@@ -109,7 +109,7 @@ def nearest_neighbors(
     if engine == "faiss":
         if not have_faiss():
             raise ConfigError(
-                "select.miwv.retrieval: faiss is not installed (pip install 'lmt[faiss]' or use 'blocked')"
+                "select.miwv.retrieval: faiss is not installed (run `uv sync --extra faiss`, or use 'blocked')"
             )
         return _faiss_search(x, start, stop)
     if engine != "blocked":

@@ -30,6 +30,11 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
+#: Any ``${...}``; the known forms are checked in :func:`_expand_one`.
+_VAR = re.compile(r"\$\{([^{}]*)\}")
+VARIABLES = ("${pkg:NAME}", "${env:VAR}", "${config_dir}")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``a.b.c=value`` into (``["a", "b", "c"]``, parsed YAML value)."""
     if "=" not in text:
@@ -38,17 +43,36 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key = key.strip().lstrip("-")
     if not key:
         raise ConfigError(f"override {text!r} has an empty key")
+    # ${...} would end a YAML flow mapping early (`[{path: ${env:D}}]`): parse
+    # with placeholders, then put the variables back for expand_vars.
+    found = _VAR.findall(raw)
+    hidden = _VAR.sub(lambda m: f"__lmt_var{found.index(m.group(1))}__", raw)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.safe_load(hidden) if raw.strip() else ""
     except yaml.YAMLError:
-        value = raw
-    return key.split("."), value
+        return key.split("."), raw
+    return key.split("."), _unhide(value, found)
 
 
-def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
-    """Apply ``key.sub=value`` overrides to a nested dict (in place, returned)."""
+def _unhide(value: Any, found: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _unhide(v, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unhide(v, found) for v in value]
+    if isinstance(value, str):
+        return re.sub(r"__lmt_var(\d+)__", lambda m: "${" + found[int(m.group(1))] + "}", value)
+    return value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str], config_dir: "Path | None" = None) -> dict:
+    """Apply ``key.sub=value`` overrides to a nested dict (in place, returned).
+
+    Values may use the variables of YAML values (:func:`expand_vars`);
+    ``${config_dir}`` is ``config_dir`` (default: the working directory).
+    """
     for text in overrides:
         path, value = parse_override(text)
+        value = expand_vars(value, config_dir or Path.cwd(), where=f"override {text!r}")
         node: Any = data
         for i, part in enumerate(path):
             last = i == len(path) - 1
@@ -70,34 +94,47 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     return data
 
 
-_VAR = re.compile(r"\$\{(pkg|env|config_dir):?([A-Za-z0-9_.]*)\}")
-
-
-def expand_vars(value: Any, config_dir: Path) -> Any:
+def expand_vars(value: Any, config_dir: Path, where: str = "", key: str = "") -> Any:
     """Expand ``${pkg:NAME}`` (an installed package's directory, e.g. the sample
-    data in ``${pkg:lmt}/data/demo``), ``${env:VAR}`` and ``${config_dir}`` in
-    every string of a loaded YAML tree."""
+    data in ``${pkg:lmt}/data/demo``), ``${env:VAR}`` and ``${config_dir}`` (the
+    config file's directory) in every string of a loaded YAML tree.
+
+    Raises:
+        ConfigError: an unset variable, a missing package or any other ``${...}``
+            (a typo such as ``${config_dri}``), named with ``where`` (the file
+            or override) and the dotted key.
+    """
     if isinstance(value, dict):
-        return {k: expand_vars(v, config_dir) for k, v in value.items()}
+        return {k: expand_vars(v, config_dir, where, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_vars(v, config_dir) for v in value]
+        return [expand_vars(v, config_dir, where, f"{key}.{i}" if key else str(i)) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
+    try:
+        return _VAR.sub(lambda m: _expand_one(m.group(1), config_dir), value)
+    except ConfigError as err:
+        raise ConfigError(": ".join(part for part in (where, key, str(err)) if part)) from None
 
-    def sub(m: "re.Match[str]") -> str:
-        kind, arg = m.group(1), m.group(2)
-        if kind == "config_dir":
-            return str(config_dir)
-        if kind == "env":
-            if arg not in os.environ:
-                raise ConfigError(f"${{env:{arg}}}: environment variable {arg} is not set")
-            return os.environ[arg]
+
+def _expand_one(var: str, config_dir: Path) -> str:
+    import difflib
+
+    kind, _, arg = var.partition(":")
+    if var == "config_dir":
+        return str(config_dir)
+    if kind == "env" and arg:
+        if arg not in os.environ:
+            raise ConfigError(f"${{env:{arg}}}: environment variable {arg} is not set")
+        return os.environ[arg]
+    if kind == "pkg" and arg:
         spec = importlib.util.find_spec(arg)
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError(f"${{pkg:{arg}}}: no installed package named {arg!r}")
         return str(Path(list(spec.submodule_search_locations)[0]))
-
-    return _VAR.sub(sub, value)
+    close = difflib.get_close_matches(kind, ["config_dir", "env", "pkg"], n=1, cutoff=0.6)
+    hint = {"config_dir": "${config_dir}", "env": "${env:VAR}", "pkg": "${pkg:NAME}"}[close[0]] if close else ""
+    hint = f"; did you mean {hint}?" if hint else ""
+    raise ConfigError(f"unknown variable ${{{var}}}{hint} (valid: {', '.join(VARIABLES)})")
 
 
 def read_yaml(path: "str | Path") -> dict:
@@ -118,7 +155,7 @@ def read_yaml(path: "str | Path") -> dict:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of keys, got {type(data).__name__}")
-    return expand_vars(data, p.resolve().parent)
+    return expand_vars(data, p.resolve().parent, str(p))
 
 
 def _model_at(model: Any, loc: "tuple | list") -> Any:
@@ -189,7 +226,7 @@ def validate_config(model: Type[T], data: dict, source: str = "<config>") -> T:
 
 def load_config(model: Type[T], path: "str | Path", overrides: Iterable[str] = ()) -> T:
     """Load YAML ``path`` into ``model`` after applying ``overrides``."""
-    data = apply_overrides(read_yaml(path), overrides)
+    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent)
     cfg = validate_config(model, data, str(path))
     if hasattr(cfg, "_source"):
         object.__setattr__(cfg, "_source", str(path))

@@ -19,9 +19,12 @@ unless a section names its own directory.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Iterable, Optional
 
+import yaml
 from pydantic import Field, PrivateAttr, field_validator
 
 from lmt.config.base import StrictModel, apply_overrides, read_yaml, validate_config
@@ -100,20 +103,17 @@ class ExperimentConfig(StrictModel):
 def load_experiment(path: "str | Path", overrides: Iterable[str] = ()) -> ExperimentConfig:
     """Load an experiment YAML, apply ``key.sub=value`` overrides, validate.
 
-    Also registers the config's extra languages and checks the auxiliary map,
-    so later stages can rely on both.
+    The config's extra languages (``languages:``) are registered before the
+    sections are validated, so their codes are valid everywhere a code is
+    checked (``prep.languages``, filter rules, directions). Also checks the
+    auxiliary map, so later stages can rely on both.
     """
     from lmt.aux_map import AuxMap
-    from lmt.languages import register_language
 
-    data = apply_overrides(read_yaml(path), overrides)
+    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent)
+    _register_languages(data.get("languages"), str(path))
     cfg = validate_config(ExperimentConfig, data, str(path))
     cfg._source = str(path)
-    for i, spec in enumerate(cfg.languages):
-        try:
-            register_language(spec.code, spec.name, iso639_1=spec.iso639_1, short=spec.short, tier=spec.tier, aliases=spec.aliases)
-        except LMTError as err:
-            raise ConfigError(f"{path}: languages.{i}: {err}") from None
     if cfg.aux_map != "default":
         aux_path = Path(cfg.aux_map)
         if not aux_path.is_absolute() and not aux_path.exists():
@@ -121,3 +121,62 @@ def load_experiment(path: "str | Path", overrides: Iterable[str] = ()) -> Experi
         cfg.aux_map = str(aux_path)
     AuxMap.load(cfg.aux_map)
     return cfg
+
+
+class _Languages(StrictModel):
+    languages: list[LanguageSpec] = []
+
+
+def _register_languages(specs: object, source: str) -> None:
+    """Validate and register the ``languages:`` list of a config."""
+    from lmt.languages import register_language
+
+    if specs is None:
+        return
+    for i, spec in enumerate(validate_config(_Languages, {"languages": specs}, source).languages):
+        try:
+            register_language(spec.code, spec.name, iso639_1=spec.iso639_1, short=spec.short, tier=spec.tier, aliases=spec.aliases)
+        except LMTError as err:
+            raise ConfigError(f"{source}: languages.{i}: {err}") from None
+
+
+def prep_hint(cfg: ExperimentConfig, data_dir: "str | Path", key: str) -> str:
+    """How to create a missing prep output ``data_dir`` that config key ``key`` points at.
+
+    Names a command that writes exactly that directory: ``lmt prep`` on this
+    config when its own prep output is ``data_dir``, else on a shipped prep
+    config (``data_prep/configs/*.yaml``) whose output it is; otherwise says
+    to point ``key`` at an existing prep output.
+    """
+    wanted = Path(data_dir).expanduser().resolve()
+    if cfg.prep is not None and _prep_output(cfg.model_dump(mode="json")).resolve() == wanted:
+        return f"write it with `lmt prep {cfg.source}`"
+    for path in _shipped_prep_configs():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(raw, dict) and isinstance(raw.get("prep"), dict) and _prep_output(raw).resolve() == wanted:
+            shown = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
+            needs = sorted(set(re.findall(r"\$\{env:([A-Za-z0-9_]+)\}", path.read_text(encoding="utf-8"))))
+            env = f" after setting {', '.join(needs)} (see the first line of {shown})" if needs else ""
+            return f"write it with `lmt prep {shown}`{env}"
+    return f"write it with `lmt prep` on a config with a prep: section, or set {key} to an existing prep output"
+
+
+def _prep_output(raw: dict) -> Path:
+    """Output directory of the prep section of a (raw or dumped) experiment dict."""
+    prep = raw.get("prep") or {}
+    if prep.get("output_dir"):
+        return Path(str(prep["output_dir"]))
+    return Path(str(raw.get("run_dir") or f"runs/{raw.get('name', 'experiment')}")) / STAGE_DIRS["prep"]
+
+
+def _shipped_prep_configs() -> list[Path]:
+    """``data_prep/configs/*.yaml`` of the installation, found without importing ``data_prep``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("data_prep")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return sorted((Path(list(spec.submodule_search_locations)[0]) / "configs").glob("*.yaml"))

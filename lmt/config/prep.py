@@ -27,8 +27,8 @@ from pydantic import Field, field_validator
 from lmt.config.base import StrictModel
 from lmt.config.corpora import CorpusSource
 from lmt.config.filters import FiltersConfig
-from lmt.errors import UnknownLanguageError
-from lmt.languages import CHINESE, ENGLISH, normalize_code
+from lmt.errors import ConfigError, UnknownLanguageError
+from lmt.languages import CHINESE, ENGLISH, GROUPS, TIERS, Direction, normalize_code
 
 
 def _code(v: str) -> str:
@@ -74,6 +74,28 @@ class PivotConfig(StrictModel):
     _norm_centres = field_validator("centres")(classmethod(lambda cls, v: [_code(c) for c in v]))
 
 
+def normalize_ratio_key(key: str) -> str:
+    """Canonical form of a ``per_direction`` key: a group, tier or ``src-tgt``.
+
+    Raises:
+        ConfigError: when the key is neither a group/tier nor a parsable direction.
+    """
+    k = key.strip()
+    if k in GROUPS:
+        return k
+    if k.lower() in GROUPS:
+        return k.lower()
+    if ":" in k:  # "x2en:low" -> reverse-to-English directions of low-tier languages
+        group, tier = k.split(":", 1)
+        if group in GROUPS and tier in TIERS:
+            return f"{group}:{tier}"
+        raise ConfigError(f"downsample.per_direction.{key}: expected GROUP:TIER, e.g. x2en:low")
+    try:
+        return str(Direction.parse(k))
+    except UnknownLanguageError as err:
+        raise ConfigError(f"downsample.per_direction.{key}: {err}") from None
+
+
 class DownsampleConfig(StrictModel):
     """Strategic downsampling: share of reverse-direction (X->En, X->Zh) records kept."""
 
@@ -87,8 +109,6 @@ class DownsampleConfig(StrictModel):
     @field_validator("per_direction")
     @classmethod
     def _check(cls, v: dict[str, float]) -> dict[str, float]:
-        from data_prep.pipeline.downsample import normalize_ratio_key  # lmt never imports stages at import time
-
         out = {}
         for key, value in v.items():
             if not 0.0 <= float(value) <= 1.0:

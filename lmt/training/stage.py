@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from lmt.config import ExperimentConfig
+from lmt.config.experiment import prep_hint
 from lmt.datafiles import mono_shards, parallel_shards
 from lmt.errors import ConfigError, DataError, MissingResourceError
 from lmt.training.ds_config import load_ds_config, resolve_ds_config
@@ -88,7 +89,7 @@ def presets_dir() -> Path:
 
     spec = importlib.util.find_spec("recipes")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingResourceError("the `recipes` package is not installed; run `pip install -e .` in the LMT checkout")
+        raise MissingResourceError("the `recipes` package is not installed; run `uv sync` in the LMT checkout")
     return Path(list(spec.submodule_search_locations)[0]) / "configs" / "deepspeed"
 
 
@@ -139,7 +140,8 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
     section = stage_config(cfg, name)
     paths = resolve_stage(cfg, name)
     if not paths.data_dir.is_dir():
-        raise MissingResourceError(f"training data {paths.data_dir} does not exist (run `lmt prep {cfg.source}` first)")
+        hint = prep_hint(cfg, paths.data_dir, f"train.{name}.data_dir")
+        raise MissingResourceError(f"training data {paths.data_dir} does not exist; {hint}")
     has_parallel = bool(parallel_shards(paths.data_dir))
     has_mono = bool(mono_shards(paths.data_dir))
     if name == "sft" and not has_parallel:
@@ -148,10 +150,10 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
         raise DataError(f"{paths.data_dir}: no parallel or monolingual Parquet shards (empty or unfinished prep output)")
     init = paths.init_from
     if _looks_local(init) and not Path(init).expanduser().is_dir():
-        hint = "run `lmt train init` first" if init == str(cfg.stage_dir("model_init")) else "check the path"
+        hint = f"run `lmt train init {cfg.source}` first" if init == str(cfg.stage_dir("model_init")) else "check the path"
         if name == "sft" and init.endswith("/final") and cfg.train.cpt is not None and not section.init_from:
-            hint = "run `lmt train cpt` first, or set train.cpt.enabled=false"
-        raise MissingResourceError(f"model {init!r} does not exist ({hint})")
+            hint = f"run `lmt train cpt {cfg.source}` first, or set train.cpt.enabled=false"
+        raise MissingResourceError(f"model {init!r} does not exist; {hint}")
     load_ds_config(paths.ds_config)
     max_pos = model_max_positions(init, cfg.train.model.trust_remote_code)
     if max_pos is not None and section.max_length > max_pos:
@@ -163,7 +165,7 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
         import importlib.util
 
         if importlib.util.find_spec("wandb") is None:
-            raise MissingResourceError("train.report_to has wandb but the wandb package is not installed (pip install 'lmt[wandb]')")
+            raise MissingResourceError("train.report_to has wandb but the wandb package is not installed (run `uv sync --extra wandb`)")
     if name == "sft":
         get_template(section.template)
         AuxMap.load(cfg.aux_map)

@@ -38,7 +38,7 @@ def test_missing_and_empty_prep_output(run):
     with pytest.raises(DataError, match="no parallel Parquet shards"):
         preflight(load_experiment(cfg), "sft")
     shutil.rmtree(tmp / "run" / "data")
-    with pytest.raises(MissingResourceError, match="run `lmt prep"):
+    with pytest.raises(MissingResourceError, match="write it with `lmt prep` on a config with a prep: section"):
         preflight(load_experiment(cfg), "sft")
 
 
@@ -47,7 +47,7 @@ def test_model_path_missing(run):
     with pytest.raises(MissingResourceError, match="nope.*does not exist"):
         preflight(load_experiment(cfg, [f"train.model.path={tmp}/nope"]), "sft")
     # SFT after an enabled CPT stage that has not run
-    with pytest.raises(MissingResourceError, match="run `lmt train cpt` first"):
+    with pytest.raises(MissingResourceError, match="run `lmt train cpt .*exp.yaml` first"):
         preflight(load_experiment(cfg, ["train.cpt.enabled=true"]), "sft")
 
 

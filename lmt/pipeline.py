@@ -178,6 +178,9 @@ def build_run_parser() -> argparse.ArgumentParser:
 def run_main(argv: list[str]) -> int:
     """``lmt run CONFIG [key=value ...] [--stages ...] [--overwrite]``."""
     args = parse_args(build_run_parser(), argv)
+    for word in args.overrides:
+        if "=" not in word:  # `--stages prep evaluate`: the typo ends the stage list
+            raise ConfigError(f"{word!r} is neither a stage ({', '.join(STAGES)}) nor a key=value override")
     cfg = run_experiment(args.config, args.overrides, args.stages, args.overwrite)
     _print_report(cfg)
     return 0

@@ -71,3 +71,64 @@ def test_register_language():
                                         ("mn", "khk_Cyrl"), ("et", "est_Latn")])
 def test_opus_codes_of_other_flores_languages(alias, code):
     assert normalize_code(alias) == code
+
+
+@pytest.fixture()
+def fresh_registry():
+    """The registry as shipped, before and after the test (registrations are process-wide)."""
+    from lmt import languages
+
+    languages._registry.cache_clear()
+    yield
+    languages._registry.cache_clear()
+
+
+def _readme_language_example() -> dict:
+    """The YAML block of the README's "Adding a language" section."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Adding a language", 1)[1].split("\n## ", 1)[0]
+    return yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+
+
+def test_readme_language_example_is_usable_everywhere(tmp_path, fresh_registry, parallel_text):
+    """The README's added language passes every place a code is checked, and a real prep run emits it."""
+    import json
+
+    import yaml
+
+    from data_prep.filters.chain import resolve_filters, validate_filters_config
+    from lmt.cli import main
+    from lmt.config import load_experiment
+    from tests.data_prep.conftest import write_moses
+
+    with pytest.raises(UnknownLanguageError):
+        normalize_code("xyz_Latn")  # unknown until a config adds it
+    example = _readme_language_example()
+    raw = tmp_path / "raw"
+    # "Xyzish" text: the Kirghiz sentences under the new code (the rule filters only; no LID model knows xy).
+    write_moses(raw, "Toy", "en", "xy", parallel_text["eng_Latn"], parallel_text["kir_Cyrl"])
+    example["name"] = "xyz"
+    example["run_dir"] = str(tmp_path / "run")
+    example["prep"]["corpora"] = [{"path": str(raw)}]
+    example["prep"]["filters"]["defaults"] = {"length": {}, "src_equals_tgt": {}}
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(example), encoding="utf-8")
+
+    cfg = load_experiment(path)
+    assert cfg.prep.languages == ["eng_Latn", "zho_Hans", "xyz_Latn"]
+    assert list(cfg.prep.filters.per_language) == ["xyz_Latn"]
+    assert cfg.prep.downsample.per_direction == {"xyz_Latn-eng_Latn": 0.2}
+    assert parse_directions(cfg.eval.directions) == [Direction("eng_Latn", "xyz_Latn"), Direction("xyz_Latn", "eng_Latn")]
+    validate_filters_config(cfg.prep.filters, "prep.filters")
+    (lid,) = [params for name, _, params in resolve_filters(cfg.prep.filters, "en", "xyz", prefix="prep.filters") if name == "lid"]
+    assert lid == {"extra_labels": {"xy": ["xyz_Latn"]}}
+
+    assert main(["prep", str(path), "--num-workers", "1"]) == 0  # the LID rule too: no label for xy, so not judged
+    manifest = json.loads((tmp_path / "run" / "data" / "prep" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["directions"]["eng_Latn-xyz_Latn"]["after"] == 8
+    assert manifest["directions"]["xyz_Latn-eng_Latn"]["ratio"] == 0.2  # the README's per-direction ratio

@@ -21,7 +21,7 @@ from lmt.errors import LMTError
 BUILTIN_HELP = {
     "languages": "list the language registry (LMT-60 and FLORES-200)",
     "directions": "list directions of a spec: all, en2x, x2zh, low, en-ky ...",
-    "run": "run an experiment end to end: prep -> train init/cpt/sft -> eval",
+    "run": "run an experiment end to end: prep -> train init/cpt -> select -> train sft -> eval",
     "demo": "the whole pipeline at toy scale on CPU on the bundled sample data",
     "prep": "filter, pivot and downsample OPUS corpora into training data",
     "stats": "print the per-direction data card of a prep output",
@@ -105,23 +105,9 @@ def _usage(cmds: dict) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``lmt`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    cmds = all_commands()
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage(cmds))
-        return 0
-    if argv[0] in ("-V", "--version"):
-        from lmt import __version__
-
-        print(f"lmt {__version__}")
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name in cmds:
-        fn = cmds[name]()
-    else:
-        print(f"lmt: unknown command {name!r}\n\n{_usage(cmds)}", file=sys.stderr)
-        return 2
+    name = argv[0] if argv else "--help"
     try:
-        return int(fn(rest) or 0)
+        return _dispatch(name, argv[1:])
     except LMTError as err:
         if os.environ.get("LMT_DEBUG"):
             raise
@@ -133,6 +119,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"lmt {name}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+def _dispatch(name: str, rest: list[str]) -> int:
+    cmds = all_commands()
+    if name in ("-h", "--help", "help"):
+        print(_usage(cmds))
+        return 0
+    if name in ("-V", "--version"):
+        from lmt import __version__
+
+        print(f"lmt {__version__}")
+        return 0
+    if name not in cmds:
+        print(f"lmt: unknown command {name!r}\n\n{_usage(cmds)}", file=sys.stderr)
+        return 2
+    return int(cmds[name]()(rest) or 0)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from lmt.config import config_hash, load_experiment
@@ -82,3 +84,72 @@ def test_unknown_key_suggests_the_valid_ones(tmp_path):
     msg = str(err.value)
     assert "prep.filterz: unknown key; did you mean 'filters'?" in msg
     assert "prep.corpora.0.fromat: unknown key; did you mean 'format'?" in msg and "src_path" in msg
+
+
+def test_overrides_expand_variables_like_yaml_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMT_TEST_DIR", "/data/x")
+    p = tmp_path / "exp.yaml"
+    p.write_text("name: t\n")
+    cfg = load_experiment(p, ["run_dir=${env:LMT_TEST_DIR}/run", "prep.corpora=[{path: ${config_dir}/opus}, {path: ${env:LMT_TEST_DIR}}]"])
+    assert cfg.run_dir == "/data/x/run"
+    assert [c.path for c in cfg.prep.corpora] == [f"{tmp_path.resolve()}/opus", "/data/x"]
+    with pytest.raises(ConfigError, match=r"override 'run_dir=\$\{env:LMT_NOPE_NOT_SET\}'.*LMT_NOPE_NOT_SET is not set"):
+        load_experiment(p, ["run_dir=${env:LMT_NOPE_NOT_SET}"])
+
+
+@pytest.mark.parametrize("text,hint", [("${config_dri}/x", "${config_dir}"), ("${envv:HOME}", "${env:VAR}"), ("${HOME}", "")])
+def test_unknown_variable_is_an_error_naming_it(tmp_path, text, hint):
+    p = tmp_path / "exp.yaml"
+    p.write_text(f"name: t\neval:\n  flores_dir: {text}\n")
+    with pytest.raises(ConfigError) as err:
+        load_experiment(p)
+    msg = str(err.value)
+    var = text.split("}")[0] + "}"
+    assert f"{p}: eval.flores_dir: unknown variable {var}" in msg and (not hint or f"did you mean {hint}?" in msg)
+    p.write_text("name: t\n")
+    with pytest.raises(ConfigError, match=re.escape(f"override 'run_dir={text}': unknown variable {var}")):
+        load_experiment(p, [f"run_dir={text}"])
+
+
+def test_config_languages_are_known_to_every_section(tmp_path):
+    """A language added by `languages:` validates in prep and eval keys of the same file."""
+    p = tmp_path / "exp.yaml"
+    p.write_text(
+        "name: t\nlanguages:\n  - {code: qqa_Latn, name: Qqa, iso639_1: qa}\n"
+        "prep:\n  languages: [en, qa]\n  pivot: {centres: [qqa_Latn]}\n"
+        "  filters: {per_pair: {en-qa: {length: {max_words: 9}}}}\n"
+        "  downsample: {per_direction: {qa-en: 0.5}}\n  monolingual: [{path: m.txt, lang: qa}]\n"
+    )
+    cfg = load_experiment(p)
+    assert cfg.prep.languages == ["eng_Latn", "qqa_Latn"] and cfg.prep.pivot.centres == ["qqa_Latn"]
+    assert list(cfg.prep.filters.per_pair) == ["eng_Latn-qqa_Latn"] and cfg.prep.monolingual[0].lang == "qqa_Latn"
+    assert cfg.prep.downsample.per_direction == {"qqa_Latn-eng_Latn": 0.5}
+    p.write_text("name: t\nlanguages:\n  - {code: qqb_Latn, nme: Qqb}\n")
+    with pytest.raises(ConfigError, match=r"languages\.0\.nme: unknown key; did you mean 'name'"):
+        load_experiment(p)
+
+
+def test_missing_training_data_hint_names_the_prep_command(tmp_path, monkeypatch):
+    """The shipped Qwen3 configs read the output of the shipped LMT-60 prep config, and say so."""
+    from pathlib import Path
+
+    from lmt.config.experiment import prep_hint
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("LMT_OPUS_DIR", str(tmp_path))
+    prep = load_experiment("data_prep/configs/lmt60.yaml")
+    for size in ("0.6b", "1.7b", "4b", "8b"):
+        cfg = load_experiment(f"recipes/configs/qwen3_{size}.yaml")
+        for stage in (cfg.train.cpt, cfg.train.sft):
+            assert Path(stage.data_dir) == prep.stage_dir("prep")
+        hint = prep_hint(cfg, cfg.train.cpt.data_dir, "train.cpt.data_dir")
+        assert hint == (
+            "write it with `lmt prep data_prep/configs/lmt60.yaml` after setting LMT_OPUS_DIR "
+            "(see the first line of data_prep/configs/lmt60.yaml)"
+        )
+    own = tmp_path / "own.yaml"
+    own.write_text(f"name: own\nrun_dir: {tmp_path}/run\nprep: {{}}\n")
+    cfg = load_experiment(own)
+    assert prep_hint(cfg, tmp_path / "run" / "data" / "prep", "k") == f"write it with `lmt prep {own}`"
+    assert "set k to an existing prep output" in prep_hint(cfg, tmp_path / "other", "k")

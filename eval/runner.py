@@ -25,6 +25,7 @@ from eval.prompting import check_pmp_template, render_many
 from eval.report import write_reports
 from lmt.aux_map import AuxMap
 from lmt.config import ExperimentConfig
+from lmt.config.experiment import writer_command
 from lmt.config.eval import EvalConfig
 from lmt.errors import ConfigError, DataError, MissingResourceError
 from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic, write_text_atomic
@@ -120,9 +121,10 @@ class EvalRun:
             from eval.engines import make_engine
 
             if not self.ec.model and not Path(self.model_path).exists():
+                train = writer_command(self.cfg, self.model_path, "sft")
                 raise MissingResourceError(
-                    f"no model to evaluate: {self.model_path} does not exist (run `lmt train sft {self.cfg.source}` "
-                    "first, or set eval.model to a local directory or hub id such as NiuTrans/LMT-60-4B)"
+                    f"no model to evaluate: {self.model_path} does not exist ({f'train it with {train}, or ' if train else ''}"
+                    "set eval.model to a local directory or hub id such as NiuTrans/LMT-60-4B)"
                 )
             self._engine = make_engine(self.ec, self.model_path, self.ec.tokenizer)
         return self._engine

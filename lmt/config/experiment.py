@@ -140,43 +140,67 @@ def _register_languages(specs: object, source: str) -> None:
             raise ConfigError(f"{source}: languages.{i}: {err}") from None
 
 
-def prep_hint(cfg: ExperimentConfig, data_dir: "str | Path", key: str) -> str:
-    """How to create a missing prep output ``data_dir`` that config key ``key`` points at.
+#: The command that writes each stage's output.
+WRITERS = {"prep": "lmt prep", "cpt": "lmt train cpt", "sft": "lmt train sft"}
 
-    Names a command that writes exactly that directory: ``lmt prep`` on this
-    config when its own prep output is ``data_dir``, else on a shipped prep
-    config (``data_prep/configs/*.yaml``) whose output it is; otherwise says
-    to point ``key`` at an existing prep output.
+
+def writer_command(cfg: ExperimentConfig, path: "str | Path", stage: str) -> Optional[str]:
+    """The command that writes ``path`` as the output of ``stage`` (``prep``, ``cpt``, ``sft``),
+    in backticks, for error messages.
+
+    ``path`` may be the stage directory or, for training, its ``final/`` model.
+    The command runs ``cfg`` itself when its ``stage`` writes there, else a
+    shipped config (``data_prep/configs``, ``recipes/configs``) whose stage
+    does; a config that needs environment variables says which. None when no
+    config is known to write ``path``.
     """
-    wanted = Path(data_dir).expanduser().resolve()
-    if cfg.prep is not None and _prep_output(cfg.model_dump(mode="json")).resolve() == wanted:
-        return f"write it with `lmt prep {cfg.source}`"
-    for path in _shipped_prep_configs():
+    wanted = Path(path).expanduser().resolve()
+
+    def writes(raw: dict) -> bool:
+        out = _stage_output(raw, stage)
+        return out is not None and wanted in (out.resolve(), (out / "final").resolve())
+
+    if writes(cfg.model_dump(mode="json")):
+        return f"`{WRITERS[stage]} {cfg.source}`"
+    for config in _shipped_configs():
+        text = config.read_text(encoding="utf-8")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError:
             continue
-        if isinstance(raw, dict) and isinstance(raw.get("prep"), dict) and _prep_output(raw).resolve() == wanted:
-            shown = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
-            needs = sorted(set(re.findall(r"\$\{env:([A-Za-z0-9_]+)\}", path.read_text(encoding="utf-8"))))
+        if isinstance(raw, dict) and writes(raw):
+            shown = os.path.relpath(config) if config.resolve().is_relative_to(Path.cwd().resolve()) else str(config)
+            needs = sorted(set(re.findall(r"\$\{env:([A-Za-z0-9_]+)\}", text)))
             env = f" after setting {', '.join(needs)} (see the first line of {shown})" if needs else ""
-            return f"write it with `lmt prep {shown}`{env}"
+            return f"`{WRITERS[stage]} {shown}`{env}"
+    return None
+
+
+def prep_hint(cfg: ExperimentConfig, data_dir: "str | Path", key: str) -> str:
+    """How to create a missing prep output ``data_dir`` that config key ``key`` points at."""
+    command = writer_command(cfg, data_dir, "prep")
+    if command:
+        return f"write it with {command}"
     return f"write it with `lmt prep` on a config with a prep: section, or set {key} to an existing prep output"
 
 
-def _prep_output(raw: dict) -> Path:
-    """Output directory of the prep section of a (raw or dumped) experiment dict."""
-    prep = raw.get("prep") or {}
-    if prep.get("output_dir"):
-        return Path(str(prep["output_dir"]))
-    return Path(str(raw.get("run_dir") or f"runs/{raw.get('name', 'experiment')}")) / STAGE_DIRS["prep"]
+def _stage_output(raw: dict, stage: str) -> Optional[Path]:
+    """Output directory of a stage in a (raw or dumped) experiment dict; None without that section."""
+    section = raw.get("prep") if stage == "prep" else (raw.get("train") or {}).get(stage)
+    if not isinstance(section, dict) or section.get("enabled") is False:
+        return None
+    if section.get("output_dir"):
+        return Path(str(section["output_dir"]))
+    return Path(str(raw.get("run_dir") or f"runs/{raw.get('name', 'experiment')}")) / STAGE_DIRS[stage]
 
 
-def _shipped_prep_configs() -> list[Path]:
-    """``data_prep/configs/*.yaml`` of the installation, found without importing ``data_prep``."""
+def _shipped_configs() -> list[Path]:
+    """The YAMLs of ``data_prep/configs`` and ``recipes/configs``, found without importing the packages."""
     import importlib.util
 
-    spec = importlib.util.find_spec("data_prep")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    return sorted((Path(list(spec.submodule_search_locations)[0]) / "configs").glob("*.yaml"))
+    found = []
+    for package in ("data_prep", "recipes"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            found += sorted((Path(list(spec.submodule_search_locations)[0]) / "configs").glob("*.yaml"))
+    return found

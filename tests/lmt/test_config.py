@@ -129,8 +129,8 @@ def test_config_languages_are_known_to_every_section(tmp_path):
         load_experiment(p)
 
 
-def test_missing_training_data_hint_names_the_prep_command(tmp_path, monkeypatch):
-    """The shipped Qwen3 configs read the output of the shipped LMT-60 prep config, and say so."""
+def test_missing_inputs_name_the_command_that_writes_them(tmp_path, monkeypatch):
+    """The shipped Qwen3 configs read the output of the shipped LMT-60 prep config, and errors say so."""
     from pathlib import Path
 
     from lmt.config.experiment import prep_hint
@@ -148,6 +148,12 @@ def test_missing_training_data_hint_names_the_prep_command(tmp_path, monkeypatch
             "write it with `lmt prep data_prep/configs/lmt60.yaml` after setting LMT_OPUS_DIR "
             "(see the first line of data_prep/configs/lmt60.yaml)"
         )
+    from lmt.config.experiment import writer_command
+
+    evaluated = load_experiment("eval/configs/own_sft.yaml", ["run_dir=runs/lmt60_qwen3_4b"])
+    model = "runs/lmt60_qwen3_4b/checkpoints/sft/final"
+    assert writer_command(evaluated, model, "sft") == "`lmt train sft recipes/configs/qwen3_4b.yaml`"
+    assert writer_command(evaluated, "runs/elsewhere/checkpoints/sft/final", "sft") is None
     own = tmp_path / "own.yaml"
     own.write_text(f"name: own\nrun_dir: {tmp_path}/run\nprep: {{}}\n")
     cfg = load_experiment(own)

@@ -129,7 +129,10 @@ def _parse(argv: list[str]):
     """Parse ``lmt ARGV`` with the command's own parser; ``(namespace or None, argparse output)``."""
     name, rest = argv[0], argv[1:]
     commands = all_commands()
-    assert name in commands, f"no `lmt {name}` command (installed: {', '.join(sorted(commands))})"
+    assert name in commands, (
+        f"no `lmt {name}` command (installed: {', '.join(sorted(commands))}; "
+        "after adding an entry point to pyproject.toml, run `uv sync`)"
+    )
     parser = commands[name]().build_parser()
     out = io.StringIO()
     with redirect_stdout(out), redirect_stderr(out):

@@ -56,7 +56,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def _unhide(value: Any, found: list[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _unhide(v, found) for k, v in value.items()}
+        return {_unhide(k, found): _unhide(v, found) for k, v in value.items()}
     if isinstance(value, list):
         return [_unhide(v, found) for v in value]
     if isinstance(value, str):

@@ -14,7 +14,8 @@ train: {...}                # tokenizer/model/CPT/SFT (lmt train)
 eval: {...}                 # FLORES evaluation (lmt eval)
 ```
 Stage outputs live under ``run_dir`` (see :meth:`ExperimentConfig.stage_dir`)
-unless a section names its own directory.
+unless a section names its own directory. Relative paths resolve against the
+working directory (``${config_dir}/x`` names a file next to the YAML).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ sample data shipped in ``lmt/data/demo``).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -92,11 +93,12 @@ def run_experiment(
     print(f"[lmt run] {cfg.name}: stages {' -> '.join(plan)}; outputs in {cfg.root}/", flush=True)
     for stage in plan:
         cmd, argv = _stage_argv(cfg, stage, config, overrides, overwrite)
-        print(f"\n[lmt run] === {stage}: lmt {cmd} {' '.join(argv)}", flush=True)
+        print(f"\n[lmt run] === {stage}: lmt {cmd} {shlex.join(argv)}", flush=True)
         t0 = time.time()
         status = int(_command(cmd)(argv) or 0)
         if status != 0:
-            raise LMTError(f"stage {stage!r} failed with exit status {status}; fix it and rerun `lmt run {config}` to resume")
+            rerun = shlex.join(["lmt", "run", config, *overrides])
+            raise LMTError(f"stage {stage!r} failed with exit status {status}; fix it and rerun `{rerun}` to resume")
         print(f"[lmt run] === {stage} done in {time.time() - t0:.0f}s", flush=True)
     return cfg
 

@@ -4,8 +4,9 @@ Sub-commands come from the ``lmt.commands`` entry-point group, so each stage
 package registers its own (``prep`` -> ``data_prep.cli:prep_main``) and ``lmt``
 never imports a stage package directly. Every sub-command is a callable
 ``main(argv: list[str]) -> int`` that declares its options in a
-``build_parser()`` (the convention of :mod:`lmt.commands`). User errors (:class:`LMTError`) print one clear
-message and exit with status 2; ``LMT_DEBUG=1`` shows the traceback.
+``build_parser()`` (the convention of :mod:`lmt.commands`). User errors
+(:class:`LMTError`) print one clear message and exit with status 2;
+``LMT_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations

@@ -168,3 +168,30 @@ def test_use_packed_attention_on_cpu_and_the_config_default():
     assert model.config._attn_implementation == PACKED_SDPA
     with pytest.raises(ValueError, match="attn_implementation"):
         ModelConfig(attn_implementation="flash")
+
+
+def test_auto_dtype_is_bf16_on_capable_cuda_and_fp32_on_cpu(monkeypatch):
+    """dtype auto: bf16 weights, DeepSpeed bf16 and the 16-bit varlen kernel on a bf16 GPU; fp32 and sdpa on CPU."""
+    import torch
+
+    from lmt.training import attention
+    from lmt.training.ds_config import fill_auto, training_dtype
+
+    fill = dict(
+        micro_batch_size=1, grad_accum=1, world_size=1, learning_rate=1e-5, betas=(0.9, 0.999), eps=1e-8,
+        weight_decay=0.0, gradient_clipping=1.0, hidden_size=64,
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_dtype("auto") == "float32"
+    assert fill_auto({"bf16": {"enabled": "auto"}}, **fill)["bf16"]["enabled"] is False
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(attention, "varlen_available", lambda: True)
+    assert training_dtype("auto") == "bfloat16" and training_dtype("float32") == "float32"
+    assert fill_auto({"bf16": {"enabled": "auto"}}, **fill)["bf16"]["enabled"] is True
+    model = _qwen3_gqa().to(getattr(torch, training_dtype("auto")))
+    assert use_packed_attention(model, "auto") == "sdpa"  # what the saved model says
+    assert model.config._attn_implementation == PACKED_VARLEN
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # e.g. V100: fp32, flex
+    assert training_dtype("auto") == "float32"
+    assert use_packed_attention(_qwen3_gqa(), "auto") == "sdpa" and attention.auto_implementation("cuda", torch.float32) == "flex"

@@ -80,7 +80,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     # Under ZeRO-3, weights load straight into partitions while `zero3` is alive.
     zero3 = zero3_load_context(stage, paths.ds_config, paths.init_from, world, model_cfg.dtype, model_cfg.trust_remote_code)
     model = load_model(paths.init_from, trust_remote_code=model_cfg.trust_remote_code, dtype=training_dtype(model_cfg.dtype))
-    model.set_attn_implementation(model_cfg.attn_implementation)
     summary = run_training(
         model=model, tokenizer=tokenizer, data=packed, stage=stage, ds_config_path=paths.ds_config,
         out_dir=paths.out_dir, seed=cfg.seed, run_name=f"{cfg.name}-sft", report_to=cfg.train.report_to,

@@ -35,10 +35,11 @@ class ModelConfig(StrictModel):
         "Qwen3-architecture model and tokenizer from the run's own data",
     )
     trust_remote_code: bool = Field(False, description="allow model code from the hub (off unless you turn it on)")
-    attn_implementation: str = Field(
-        "sdpa",
-        description="attention kernel: sdpa (CPU and GPU; packed rows train with per-document sdpa), "
-        "flash_attention_2 (GPU, if installed) or eager",
+    attn_implementation: Literal["auto", "sdpa", "flex", "varlen", "flash_attention_2", "eager"] = Field(
+        "auto",
+        description="attention for packed training rows: auto (GPU: varlen, else flex; CPU: sdpa), sdpa "
+        "(per-document loop), flex (FlexAttention, document mask), varlen (torch varlen_attn, CUDA 16-bit), "
+        "flash_attention_2 (if installed) or eager; saved models use sdpa",
     )
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         "auto", description="training dtype: auto = bfloat16 where the accelerator has it, else float32"

@@ -57,9 +57,10 @@ def _train_xlmr_tokenizer(texts: Iterable[str], out_dir: Path, vocab_size: int) 
         corpus = Path(tmp) / "corpus.txt"
         corpus.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
         prefix = str(Path(tmp) / "spm")
-        # XLM-R's fairseq vocabulary puts <s>, <pad>, </s>, <unk> first and
-        # shifts the SentencePiece ids by one; XLMRobertaTokenizer handles that
-        # for any unigram model, so only <unk> must exist in the spm model.
+        # XLM-R's fairseq vocabulary is <s>, <pad>, </s>, <unk>, then the
+        # SentencePiece pieces from id 3 on, shifted by one: the converters
+        # take spm ids 0-2 to be <unk>, <s>, </s> (as in XLM-R's own model)
+        # and drop them, so they must be those three and not real pieces.
         spm.SentencePieceTrainer.train(
             input=str(corpus),
             model_prefix=prefix,
@@ -68,8 +69,8 @@ def _train_xlmr_tokenizer(texts: Iterable[str], out_dir: Path, vocab_size: int) 
             character_coverage=1.0,
             hard_vocab_limit=False,
             unk_id=0,
-            bos_id=-1,
-            eos_id=-1,
+            bos_id=1,
+            eos_id=2,
             pad_id=-1,
             num_threads=1,
             minloglevel=2,

@@ -6,7 +6,9 @@
 * :mod:`lmt.training.packing`: fixed-length packing with per-document positions.
 * :mod:`lmt.training.mixing`: the CPT mixture (monolingual : Zh- : En-centric).
 * :mod:`lmt.training.data`: prep output -> packed, cached ``datasets.Dataset``.
-* :mod:`lmt.training.attention`: per-document sdpa for packed rows.
+* :mod:`lmt.training.attention`: attention kernels for packed rows (per-document
+  sdpa on CPU; varlen/FlexAttention on GPUs) and ``attn_implementation: auto``.
+* :mod:`lmt.training.loss`: chunked cross-entropy at the loss positions.
 * :mod:`lmt.training.distributed`: process group on GPUs and CPU.
 * :mod:`lmt.training.ds_config`: DeepSpeed JSON loading and ``"auto"`` filling.
 * :mod:`lmt.training.stage`: where a stage reads and writes, and the bad-input

@@ -39,8 +39,8 @@ from lmt.io import read_json, write_json_atomic, write_text_atomic
 from lmt.log import get_logger, print0, progress
 from lmt.training.attention import use_packed_attention
 from lmt.training.ds_config import fill_auto, load_ds_config
+from lmt.training.loss import packed_loss_sum
 from lmt.training.packing import collate_packed
-from lmt.training.tokens import IGNORE_INDEX
 
 log = get_logger("lmt.training.loop")
 
@@ -210,7 +210,7 @@ def run_training(
     wandb_project: str = "lmt",
     dtype: str = "auto",
     config_key: str = "",
-    attn_implementation: str = "sdpa",
+    attn_implementation: str = "auto",
 ) -> dict:
     """Train ``model`` on packed ``data`` under DeepSpeed; save checkpoints and ``out_dir/final``.
 
@@ -226,8 +226,9 @@ def run_training(
         seed: data order seed.
         run_name: job name for the metric monitors.
         config_key: fingerprint of the stage config, stored so `lmt train` can skip a finished stage.
-        attn_implementation: configured attention; ``sdpa`` trains with the
-            per-document ``lmt_packed_sdpa`` (:mod:`lmt.training.attention`).
+        attn_implementation: configured attention (``auto``, ``sdpa``, ``flex``,
+            ...): packed rows train with the matching kernel of
+            :mod:`lmt.training.attention`; the final model is saved with ``sdpa``.
 
     Returns:
         Summary dict (steps, losses, tokens, throughput), also written to
@@ -239,7 +240,6 @@ def run_training(
     import deepspeed
     import torch
     import torch.distributed as dist
-    import torch.nn.functional as F
 
     out_dir = Path(out_dir)
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -264,7 +264,7 @@ def run_training(
     if stage.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     model.config.use_cache = False
-    use_packed_attention(model, attn_implementation)
+    saved_attn = use_packed_attention(model, attn_implementation)
     sched = lr_lambda(total_steps, warmup, stage.lr_scheduler, stage.min_lr_ratio)
     engine, _, _, _ = deepspeed.initialize(
         model=model,
@@ -324,15 +324,8 @@ def run_training(
             idx = order.micro_rows(rows, micro, rank)
             batch = collate_packed([data.dataset[int(i)] for i in idx], loss_positions=True)
             batch = {k: v.to(device) for k, v in batch.items()}
-            # Logits only where a target exists (see collate_packed).
-            logits = engine(
-                input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                logits_to_keep=batch["logits_to_keep"], use_cache=False,
-            ).logits
-            loss_sum = F.cross_entropy(
-                logits.float().reshape(-1, logits.size(-1)), batch["shift_labels"].reshape(-1),
-                ignore_index=IGNORE_INDEX, reduction="sum",
-            )
+            # Logits only where a target exists, a chunk at a time (lmt.training.loss).
+            loss_sum = packed_loss_sum(engine, batch)
             engine.backward(loss_sum * scale)
             engine.step()
             local_loss += loss_sum.detach().double().cpu()
@@ -364,7 +357,7 @@ def run_training(
             os.kill(os.getpid(), signal.SIGKILL)
     bar.close()
     final = out_dir / FINAL
-    save_hf_model(engine, tokenizer, final, attn_implementation)
+    save_hf_model(engine, tokenizer, final, saved_attn)
     summary = {
         "step": total_steps,
         "total_steps": total_steps,

@@ -87,3 +87,56 @@ def test_hub_id_offline_without_cache_is_missing_resource(monkeypatch, tmp_path)
     monkeypatch.setenv("HUGGINGFACE_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     with pytest.raises(MissingResourceError, match="Unbabel/not-a-real-comet"):
         load_comet("Unbabel/not-a-real-comet")
+
+
+def test_tiny_comet_tokenizer_keeps_its_full_vocabulary(tiny_comets):
+    """The SentencePiece vocabulary survives conversion (transformers 5 once built 5 tokens from it)."""
+    import sentencepiece as spm
+    from transformers import XLMRobertaTokenizerFast
+
+    enc_dir = resolve_checkpoint(tiny_comets["regression"]).parents[1] / "encoder"
+    sp = spm.SentencePieceProcessor(model_file=str(enc_dir / "sentencepiece.bpe.model"))
+    tok = XLMRobertaTokenizerFast.from_pretrained(enc_dir)
+    # fairseq layout: <s> <pad> </s> <unk>, the spm pieces from id 3 shifted by one, <mask> last.
+    assert [sp.id_to_piece(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
+    assert len(tok) == 4 + (sp.get_piece_size() - 3) + 1 > 100
+    text = SAMPLES[0]["src"]
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in ids
+    assert ids == [i + 1 for i in sp.encode(text)]  # the same pieces as SentencePiece itself
+
+
+def test_unified_model_joins_segments_like_xlmr(tiny_comets):
+    """``<s> a </s></s> b </s>``: the layout XLM-R tokenizers built before transformers 5."""
+    model = load_comet(tiny_comets["unified"])
+    tok = model.encoder.tokenizer
+    cls, sep = tok.cls_token_id, tok.sep_token_id
+    assert (cls, sep) == (0, 2) and model.encoder.size_separator == 2
+    assert tok.build_inputs_with_special_tokens([10, 11]) == [0, 10, 11, 2]
+    assert tok.build_inputs_with_special_tokens([10, 11], [12]) == [0, 10, 11, 2, 2, 12, 2]
+
+
+def test_encoder_forward_reads_the_hf_outputs_by_name(tiny_comets):
+    """The compat forward returns exactly the fields of the HF encoder called with return_dict=True."""
+    import torch
+
+    model = load_comet(tiny_comets["regression"])
+    enc = model.encoder
+    batch = enc.tokenizer([s["src"] for s in SAMPLES], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        got = enc(batch["input_ids"], batch["attention_mask"])
+        ref = enc.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True, return_dict=True)
+    assert torch.equal(got["wordemb"], ref.last_hidden_state)
+    assert torch.equal(got["sentemb"], ref.last_hidden_state[:, 0, :])  # XLM-R: first token, no pooler
+    assert len(got["all_layers"]) == len(ref.hidden_states) == 3  # embeddings + 2 layers
+    assert all(torch.equal(a, b) for a, b in zip(got["all_layers"], ref.hidden_states))
+    assert torch.equal(got["attention_mask"], batch["attention_mask"])
+
+
+@pytest.mark.parametrize("kind", ["regression", "unified"])
+def test_scores_are_finite_and_deterministic_across_loads(tiny_comets, kind):
+    samples = SAMPLES if kind == "regression" else [{"src": s["src"], "mt": s["mt"]} for s in SAMPLES]
+    first = comet_predict(load_comet(tiny_comets[kind]), samples, batch_size=2)
+    again = comet_predict(load_comet(tiny_comets[kind]), samples, batch_size=2)
+    assert all(math.isfinite(x) for x in first) and first == again
+    assert len(set(first)) == len(first), "every segment gets its own score"

@@ -55,8 +55,11 @@ def discover(path: "str | Path") -> list[CorpusSource]:
     if not root.exists():
         raise MissingResourceError(f"{root} does not exist")
     if root.is_dir():
+        # Hidden entries and macOS metadata (__MACOSX/, ._name) are never corpora.
         files = sorted(
-            f for f in root.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(root).parts)
+            f
+            for f in root.rglob("*")
+            if f.is_file() and not any(p.startswith(".") or p == "__MACOSX" for p in f.relative_to(root).parts)
         )
     elif parse_moses_side(root.name):
         # One Moses side: its partner is a sibling with the same prefix.
@@ -189,7 +192,9 @@ def _is_alignment(f: Path) -> bool:
             head = fh.read(4096)
     except (OSError, EOFError) as err:
         raise DataError(f"{f}: cannot read ({err})") from None
-    return b"<cesAlign" in head or b"<linkGrp" in head
+    # An empty file named like an alignment is one (OPUS ships a few): the
+    # reader skips it with a counted warning instead of losing it silently.
+    return b"<cesAlign" in head or b"<linkGrp" in head or not head.strip()
 
 
 def _xces(f: Path) -> CorpusSource:

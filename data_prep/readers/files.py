@@ -27,11 +27,44 @@ from lmt.errors import DataError, MissingResourceError
 # per-line iteration from Python calls into C calls (about 2x faster).
 BUFFER = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Longest line (bytes) a line reader holds; longer ones are skipped and counted.
+DEFAULT_MAX_LINE_BYTES = 100_000
+LINE_TOO_LONG = "read:line_too_long"
+#: Yielded by :func:`capped_lines` in place of an over-long line.
+TOO_LONG = b"\0<line too long>"
+#: Zip members that are never corpora: macOS resource forks and folder metadata.
+_ZIP_METADATA = re.compile(r"(^|/)(__MACOSX/|\._)")
 
 
 def is_gzip_name(name: str) -> bool:
     """Whether a file name ends in ``.gz``."""
     return name.lower().endswith(".gz")
+
+
+def is_zip_metadata(name: str) -> bool:
+    """Whether a zip member is archive metadata (``__MACOSX/...``, ``._name``), never data."""
+    return bool(_ZIP_METADATA.search(name.replace("\\", "/")))
+
+
+def capped_lines(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary stream, each read with a byte cap.
+
+    A line longer than ``max_bytes`` (without its newline) is consumed in 64 KiB
+    pieces that are thrown away, and :data:`TOO_LONG` is yielded in its place,
+    so memory stays flat even on a 300 MB line without a newline.
+    """
+    readline = stream.readline
+    limit = max_bytes + 1
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        if len(line) < limit or line[-1] == 10:  # 10: b"\n"
+            yield line
+            continue
+        while line and line[-1] != 10:
+            line = readline(1 << 16)
+        yield TOO_LONG
 
 
 def unsafe_member(name: str) -> bool:
@@ -64,7 +97,8 @@ class SafeZip:
                     f"{self.path}: unsafe member path {info.filename!r} (absolute or containing '..'); "
                     "refusing to read this archive"
                 )
-        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir()]
+        # Metadata members (__MACOSX/, ._*) are not listed: they are never corpora.
+        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir() and not is_zip_metadata(i.filename)]
         self.name_set = frozenset(self.names)
 
     def open(self, member: str) -> IO[bytes]:

@@ -7,7 +7,7 @@ import os
 
 
 def prep_main(argv: list[str]) -> int:
-    """``lmt prep CONFIG [key=value ...] [--overwrite] [--num-workers N]``."""
+    """``lmt prep CONFIG [key=value ...] [--overwrite | --refilter] [--num-workers N]``."""
     ap = argparse.ArgumentParser(
         prog="lmt prep",
         description="raw OPUS corpora -> filtered, deduplicated, pivoted, downsampled Parquet shards + manifest.json",
@@ -16,6 +16,12 @@ def prep_main(argv: list[str]) -> int:
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. prep.downsample.ratio=0.1")
     ap.add_argument("--overwrite", action="store_true", help="redo everything, replacing an earlier output")
     ap.add_argument("--num-workers", type=int, default=None, help="worker processes (default prep.num_workers)")
+    ap.add_argument(
+        "--refilter",
+        action="store_true",
+        help="re-decide from the scores stored by a prep.keep_scores run with this config's thresholds "
+        "(no raw corpora read, no language ID run)",
+    )
     # Intermixed: `lmt prep CFG --num-workers 2 key=value` keeps the override.
     args = ap.parse_intermixed_args(argv)
 
@@ -32,7 +38,14 @@ def prep_main(argv: list[str]) -> int:
         raise ConfigError("--num-workers must be at least 1")
     cfg = load_experiment(args.config, args.overrides)
     cfg.require("prep")
-    manifest = run_prep(cfg, overwrite=args.overwrite, num_workers=args.num_workers)
+    if args.refilter:
+        if args.overwrite:
+            raise ConfigError("--refilter and --overwrite exclude each other")
+        from data_prep.pipeline.runner import refilter_prep
+
+        manifest = refilter_prep(cfg, num_workers=args.num_workers)
+    else:
+        manifest = run_prep(cfg, overwrite=args.overwrite, num_workers=args.num_workers)
     out = output_dir(cfg)
     render_card(data_card(out))
     c = manifest["counts"]

@@ -30,12 +30,12 @@ from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
 from data_prep.pipeline.manifest import build_manifest, input_fingerprints
 from data_prep.pipeline.mono import filter_mono_shard
 from data_prep.pipeline.multiway import DirectionSelector, process_bucket
-from data_prep.pipeline.plan import DROPPED, WORK, PrepPlan
-from data_prep.pipeline.shards import filter_shard
+from data_prep.pipeline.plan import DROPPED, SCORES, WORK, PrepPlan
+from data_prep.pipeline.shards import filter_shard, refilter_shard
 from lmt.config import ExperimentConfig
 from lmt.config.corpora import CorpusSource
 from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
-from lmt.errors import ConfigError
+from lmt.errors import ConfigError, UnknownLanguageError
 from lmt.io import content_hash, read_json, write_json_atomic
 from lmt.log import get_logger, progress
 
@@ -46,7 +46,9 @@ PAIRS_PER_BUCKET = 200_000
 BYTES_PER_PAIR = 250
 COMPRESSION = 3
 MAX_BUCKETS = 4096
-_OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST)
+_OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST, SCORES)
+#: Settings --refilter may change: they act after scoring (filter thresholds, dedup, downsampling).
+_REFILTER_FREE = {"filters", "dedup", "downsample", "write_dropped", "keep_work", "num_workers", "output_dir", "enabled", "buckets"}
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -76,6 +78,7 @@ def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
         if src.docs is not None:
             update["docs"] = [_resolve(d, base) for d in src.doc_roots()]
         src = src.model_copy(update=update)
+        _check_codes(src, f"{cfg.source}: prep.corpora.{i}")
         found = expand([src])
         if not found:
             raise ConfigError(f"{cfg.source}: prep.corpora.{i}.path: no OPUS corpus found in {src.path}")
@@ -85,6 +88,19 @@ def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
             else:
                 out.append(f)
     return out
+
+
+def _check_codes(src: CorpusSource, where: str) -> None:
+    """A bad src_lang/tgt_lang is an error naming the config file and key."""
+    from data_prep.readers.opus_names import flores
+
+    for key in ("src_lang", "tgt_lang"):
+        code = getattr(src, key)
+        if code is not None:
+            try:
+                flores(code)
+            except UnknownLanguageError as err:
+                raise ConfigError(f"{where}.{key}: {err}") from None
 
 
 def prep_config_hash(cfg: ExperimentConfig) -> str:
@@ -138,6 +154,12 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
                 "or set prep.output_dir to another directory"
             )
         return None
+    if not (out / MANIFEST).is_file() and _wrote_nothing(out):
+        # An earlier run failed before finishing any unit (e.g. on a bad input
+        # file since fixed): nothing to keep, so no --overwrite needed.
+        log.info("%s: the previous run wrote no data; starting afresh", out)
+        _wipe(out)
+        return None
     if previous.get("config_hash") != state["config_hash"]:
         raise ConfigError(
             f"{out} was written with a different prep config (hash {previous.get('config_hash')}, now "
@@ -157,6 +179,14 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
         if data.get("complete"):
             return data
     return None
+
+
+def _wrote_nothing(out: Path) -> bool:
+    """No finished unit (done marker) and no output shard under ``out``."""
+    work = out / WORK
+    if work.is_dir() and next(work.rglob("*.done.json"), None) is not None:
+        return False
+    return not any((out / sub).is_dir() and next((out / sub).rglob("*.parquet"), None) is not None for sub in (PARALLEL_DIR, MONO_DIR))
 
 
 def json_key(fp: dict) -> str:
@@ -250,6 +280,23 @@ def finish_prep(plan: PrepPlan, ingested: list, filtered: list, bucketed: list, 
     """
     state = read_json(plan.state_file)
     manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
+    if plan.prep.keep_scores:
+        write_json_atomic(
+            plan.scores_index,
+            {
+                "read_hash": read_config_hash(plan),
+                "inputs": state["inputs"],
+                "buckets": plan.buckets,
+                "sources": [src.model_dump(mode="json") for src in plan.sources],
+                "ingested": ingested,
+                "shards": {
+                    name: {k: res.get(k) for k in ("pairs", "pre_drops", "out_of_scope")}
+                    for name, res in zip(plan.shards, filtered)
+                },
+                "mono_ingested": mono_ingested,
+                "mono_done": mono_done,
+            },
+        )
     write_json_atomic(plan.out_dir / MANIFEST, manifest)
     if not plan.prep.keep_work:
         shutil.rmtree(plan.work, ignore_errors=True)
@@ -273,7 +320,15 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
         DataError, MissingResourceError, UnknownLanguageError: bad input files,
             with file and line. Finished shards stay valid; no half-written
             file remains.
+        RunLockedError: another run is writing the same output directory.
     """
+    from lmt.runlock import run_lock
+
+    with run_lock(output_dir(cfg), "lmt prep " + str(cfg.source)):
+        return _run_prep(cfg, overwrite, num_workers)
+
+
+def _run_prep(cfg: ExperimentConfig, overwrite: bool, num_workers: Optional[int]) -> dict:
     t_start = time.time()
     plan, finished = plan_prep(cfg, overwrite)
     if finished is not None:
@@ -318,6 +373,84 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
     return manifest
 
 
+def read_config_hash(plan: PrepPlan) -> str:
+    """Hash of the settings that decide which pairs get scored (all but :data:`_REFILTER_FREE`)."""
+    prep = plan.prep.model_dump(mode="json", exclude=_REFILTER_FREE)
+    prep["monolingual"] = [m["lang"] for m in prep["monolingual"]]
+    return content_hash(prep, plan.languages)
+
+
+def refilter_prep(cfg: ExperimentConfig, num_workers: Optional[int] = None) -> dict:
+    """``lmt prep CONFIG --refilter``: decide again from the stored scores.
+
+    Needs an output written with ``prep.keep_scores: true``. Reads only
+    ``DIR/scores/`` (never the raw corpora, no language-ID or COMET model),
+    rebuilds the filter chains with this config's thresholds, and writes the
+    same layout and manifest as a full run with this config would. Only the
+    filter, dedup and downsampling settings may differ from the scoring run;
+    monolingual shards are kept as they are.
+
+    Raises:
+        ConfigError: no stored scores, or a setting that changes which pairs
+            are scored (corpora, languages, directions, normalisation...) differs.
+        DataError: the new chain has a filter whose scores were not stored.
+        RunLockedError: another run is writing the same output directory.
+    """
+    from lmt.runlock import run_lock
+
+    prep = cfg.require("prep")
+    out = output_dir(cfg)
+    with run_lock(out, "lmt prep --refilter " + str(cfg.source)):
+        index_file = out / SCORES / "index.json"
+        if not index_file.is_file():
+            raise ConfigError(
+                f"{out} has no stored scores ({index_file} is missing): run `lmt prep {cfg.source} "
+                "prep.keep_scores=true` once, then --refilter re-decides from those scores"
+            )
+        if not prep.keep_scores:
+            raise ConfigError(f"{cfg.source}: --refilter needs prep.keep_scores: true (as in the run that stored the scores)")
+        from data_prep.filters.chain import validate_filters_config
+
+        validate_filters_config(prep.filters, "prep.filters")
+        t_start = time.time()
+        index = read_json(index_file)
+        plan = PrepPlan(
+            prep=prep,
+            out_dir=out,
+            sources=[CorpusSource(**d) for d in index["sources"]],
+            seed=cfg.seed,
+            aux_map=cfg.aux_map,
+            languages=[spec.model_dump(mode="json") for spec in cfg.languages],
+            buckets=index["buckets"],
+            config_hash=prep_config_hash(cfg),
+            shards=list(index["shards"]),
+            stored=index["shards"],
+        )
+        plan.setup()
+        if read_config_hash(plan) != index["read_hash"]:
+            raise ConfigError(
+                f"{cfg.source}: --refilter can change only {', '.join(sorted(_REFILTER_FREE - {'enabled', 'keep_work', 'num_workers', 'output_dir', 'buckets'}))}; "
+                f"other prep settings differ from the run that stored the scores in {out} (run without --refilter)"
+            )
+        for name in (PARALLEL_DIR, DROPPED, WORK, MANIFEST):
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        write_json_atomic(plan.state_file, {"config_hash": plan.config_hash, "inputs": index["inputs"], "buckets": plan.buckets})
+        timings: dict[str, float] = {}
+        with LocalExecutor(num_workers or prep.num_workers) as ex:
+            t = time.time()
+            filtered = ex.map(refilter_shard, plan, plan.shards, "refilter")
+            timings["refilter"] = time.time() - t
+            t = time.time()
+            bucketed = ex.map(process_bucket, plan, range(plan.buckets), "dedup+pivot+write", unit="bucket")
+            timings["dedup_pivot_write"] = time.time() - t
+        timings["total"] = time.time() - t_start
+        return finish_prep(plan, index["ingested"], filtered, bucketed, index["mono_ingested"], index["mono_done"], timings)
+
+
 def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:
     """Build one chain up front so a missing model (LID, COMET) fails before any work."""
     from data_prep.filters import build_chain
@@ -338,5 +471,5 @@ def _maybe_select(cfg: ExperimentConfig) -> None:
     run_selection(cfg)
 
 
-__all__ = ["run_prep", "plan_prep", "finish_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
+__all__ = ["run_prep", "refilter_prep", "plan_prep", "finish_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
 

@@ -128,7 +128,15 @@ class PrepConfig(StrictModel):
     write_dropped: bool = Field(
         False, description="write every dropped pair (filters, duplicates, ...) with its drop_reason under DIR/dropped/"
     )
-    keep_scores: bool = Field(False, description="keep filter score columns (e.g. lid_src_prob) in the output")
+    keep_scores: bool = Field(
+        False,
+        description="store every filter's scores of every pair (kept and dropped) under DIR/scores/ and as columns "
+        "of the output, so `lmt prep CONFIG --refilter` can re-decide with new thresholds without re-scoring",
+    )
+    max_line_bytes: int = Field(
+        100_000, ge=1, description="longest line read from Moses/text files (bytes); longer lines drop their pair (read:line_too_long)"
+    )
+    strict: bool = Field(False, description="abort on an empty XCES alignment file instead of skipping it with a warning")
     keep_work: bool = Field(False, description="keep intermediate shards under DIR/_work after success")
 
     @field_validator("languages")

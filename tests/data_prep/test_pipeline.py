@@ -257,7 +257,9 @@ def test_directions_and_languages_selection(tmp_path, multiway):
     )
     man = run_prep(cfg)
     assert sorted(man["directions"]) == ["eng_Latn-kir_Cyrl", "eng_Latn-zho_Hans", "zho_Hans-kir_Cyrl"]
-    assert man["counts"]["drops"] == {"prep:language_not_selected": 16}
+    # En-De and En-Ru are outside prep.languages: counted as out of scope, never filtered.
+    assert man["counts"]["drops"] == {}
+    assert man["counts"]["out_of_scope"] == 16
     assert man["directions"]["zho_Hans-kir_Cyrl"]["pivot"] == 8
 
 
@@ -352,7 +354,8 @@ def test_keep_scores_follow_their_side_and_direct_plus_pivot(tmp_path, parallel_
     out = cfg.stage_dir("prep")
     en_de, de_en = records(out, "eng_Latn-deu_Latn"), records(out, "deu_Latn-eng_Latn")
     assert list(en_de[0]) == ["src_lang", "tgt_lang", "src", "tgt", "corpus", "origin", "aux_lang", "aux",
-                              "length_src", "length_tgt", "lid_src_prob", "lid_tgt_prob"]
+                              "length_src", "length_src_chars", "length_tgt", "length_tgt_chars",
+                              "lid_src_prob", "lid_tgt_prob"]
     assert 0.9 < en_de[1]["lid_tgt_prob"] <= 1.0  # German side, in the German column
     assert de_en[1]["lid_src_prob"] == en_de[1]["lid_tgt_prob"] and de_en[1]["lid_tgt_prob"] == en_de[1]["lid_src_prob"]
     # zho->deu: the direct corpus first (with scores), then the pivoted pairs (no scores, English aux).

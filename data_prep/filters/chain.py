@@ -27,6 +27,7 @@ class FilterChain:
         keep_scores: write each filter's score columns into the records.
         counts: drops per reason (``"lid:src_wrong_lang"``), over every batch.
         notes: non-drop events per filter (``"lid:tgt_unlabelable_skipped:mvf_Mong"``).
+        score_notes: the part of ``notes`` raised while scoring (``keep_scores``).
         seen: pairs given to :meth:`apply`; ``kept``: pairs returned as kept.
     """
 
@@ -36,6 +37,8 @@ class FilterChain:
         self.keep_scores = keep_scores
         self.counts: Counter = Counter()
         self.notes: Counter = Counter()
+        # The notes of scoring alone (with keep_scores), which re-deciding cannot repeat.
+        self.score_notes: Counter = Counter()
         self.seen = 0
         self.kept = 0
 
@@ -130,6 +133,7 @@ class FilterChain:
             all_scores.append(scores)
             for key, n in filt.notes().items():
                 self.notes[f"{name}:{key}"] += n
+                self.score_notes[f"{name}:{key}"] += n
         kept, dropped, keep_idx = [], [], []
         for i, (rec, reason) in enumerate(zip(pairs, reasons)):
             if reason is None:

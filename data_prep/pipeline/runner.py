@@ -154,10 +154,13 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
                 "or set prep.output_dir to another directory"
             )
         return None
-    if not (out / MANIFEST).is_file() and _wrote_nothing(out):
-        # An earlier run failed before finishing any unit (e.g. on a bad input
-        # file since fixed): nothing to keep, so no --overwrite needed.
-        log.info("%s: the previous run wrote no data; starting afresh", out)
+    old_inputs = {json_key(f): f for f in previous.get("inputs", [])}
+    new_inputs = {json_key(f): f for f in state["inputs"]}
+    if (previous.get("config_hash") != state["config_hash"] or old_inputs != new_inputs) and _wrote_nothing(out):
+        # An earlier run failed before writing any output (e.g. on a bad input
+        # file since fixed): its intermediate files are worth nothing under the
+        # new inputs or config, so no --overwrite is needed.
+        log.info("%s: the previous run failed before writing any data; starting afresh", out)
         _wipe(out)
         return None
     if previous.get("config_hash") != state["config_hash"]:
@@ -165,8 +168,6 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
             f"{out} was written with a different prep config (hash {previous.get('config_hash')}, now "
             f"{state['config_hash']}); pass --overwrite to redo it, or set prep.output_dir to another directory"
         )
-    old_inputs = {json_key(f): f for f in previous.get("inputs", [])}
-    new_inputs = {json_key(f): f for f in state["inputs"]}
     if old_inputs != new_inputs:
         changed = sorted(set(old_inputs) ^ set(new_inputs))
         raise ConfigError(
@@ -182,9 +183,8 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
 
 
 def _wrote_nothing(out: Path) -> bool:
-    """No finished unit (done marker) and no output shard under ``out``."""
-    work = out / WORK
-    if work.is_dir() and next(work.rglob("*.done.json"), None) is not None:
+    """No manifest and no output shard under ``out`` (intermediate files do not count)."""
+    if (out / MANIFEST).is_file():
         return False
     return not any((out / sub).is_dir() and next((out / sub).rglob("*.parquet"), None) is not None for sub in (PARALLEL_DIR, MONO_DIR))
 
@@ -290,7 +290,7 @@ def finish_prep(plan: PrepPlan, ingested: list, filtered: list, bucketed: list, 
                 "sources": [src.model_dump(mode="json") for src in plan.sources],
                 "ingested": ingested,
                 "shards": {
-                    name: {k: res.get(k) for k in ("pairs", "pre_drops", "out_of_scope")}
+                    name: {k: res.get(k) for k in ("pairs", "pre_drops", "out_of_scope", "score_notes")}
                     for name, res in zip(plan.shards, filtered)
                 },
                 "mono_ingested": mono_ingested,

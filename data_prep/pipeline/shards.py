@@ -180,7 +180,9 @@ def _filter_table(plan: PrepPlan, name: str, table: pa.Table, stored: Optional[d
     refilter = stored is not None
     drops: Counter = Counter(stored["pre_drops"] if refilter else {})
     pre_drops: Counter = Counter()
-    notes: Counter = Counter()
+    # Re-deciding does not score: the scoring run's notes (e.g. LID skips) carry over.
+    notes: Counter = Counter(stored.get("score_notes", {}) if refilter else {})
+    score_notes: Counter = Counter()
     dropped: list[dict] = []
     out_of_scope = stored["out_of_scope"] if refilter else 0
     in_scope = plan.in_scope()
@@ -204,12 +206,13 @@ def _filter_table(plan: PrepPlan, name: str, table: pa.Table, stored: Optional[d
         kept: list[dict] = []
         for (sl, tl, corpus), recs in groups.items():
             chain = get_chain(plan, sl, tl, corpus)
-            before = Counter(chain.notes)
+            before, score_before = Counter(chain.notes), Counter(chain.score_notes)
             texts = [(r["src"], r["tgt"]) for r in recs] if scored is not None else None
             ok, bad = chain.redecide(recs) if refilter else chain.apply(recs)
             if scored is not None:
                 scored.add(recs, texts)
             notes.update(Counter(chain.notes) - before)  # chains are cached: count this shard's events only
+            score_notes.update(Counter(chain.score_notes) - score_before)
             kept += ok
             for r in bad:
                 drops[r["drop_reason"]] += 1
@@ -235,6 +238,7 @@ def _filter_table(plan: PrepPlan, name: str, table: pa.Table, stored: Optional[d
         "notes": dict(sorted(notes.items())),
         "out_of_scope": out_of_scope,
         "pre_drops": dict(sorted((stored["pre_drops"] if refilter else pre_drops).items())),
+        "score_notes": dict(sorted((stored.get("score_notes", {}) if refilter else score_notes).items())),
     }
 
 

@@ -1,8 +1,10 @@
 """The ``script`` filter: each side is written in its language's script and variety.
 
 Every FLORES code names a script (``rus_Cyrl``, ``zho_Hans``); a side passes when
-at least ``min_share`` of its letters are in that script (see
-:mod:`data_prep.filters.scripts`). Chinese-script sides are checked further
+at least ``min_share`` of its words (letter runs of one script; each Han or
+kana character counts as one) are in that script (see
+:func:`data_prep.filters.scripts.script_word_share`), so a Latin name inside a
+Chinese or Russian sentence does not fail it, transliterated text does. Chinese-script sides are checked further
 (:mod:`data_prep.filters.chinese`), because language ID cannot tell the
 varieties apart:
 
@@ -39,7 +41,7 @@ from data_prep.filters.chinese import (
     to_traditional,
     traditional_count,
 )
-from data_prep.filters.scripts import script_share
+from data_prep.filters.scripts import script_word_share
 from lmt.errors import UnknownLanguageError
 from lmt.languages import get_language, normalize_code
 
@@ -54,7 +56,7 @@ def _script(code: str) -> str:
 
 
 class ScriptScore(NamedTuple):
-    """Per side: share of letters in the expected script (NaN: no letters or
+    """Per side: share of words in the expected script (NaN: no letters or
     unknown script), characters of the other Chinese script, Cantonese-only
     characters (0 for non-Chinese sides)."""
 
@@ -89,7 +91,7 @@ class ScriptFilter(Filter):
     reverse), ``<side>_cantonese``.
 
     Args:
-        min_share: lowest share of a side's letters in its language's script;
+        min_share: lowest share of a side's words in its language's script;
             a per-language rule's value reaches that side only.
         variety: language -> ``drop``/``convert``/``keep`` for text in the other
             Chinese script (merged over ``{zho_Hans: drop}``).
@@ -122,7 +124,7 @@ class ScriptFilter(Filter):
 
     def _side_score(self, text: str, lang: str) -> tuple[float, int, int]:
         script = _script(lang)
-        share = script_share(text, "Hani" if script in ("Hans", "Hant") else script)
+        share = script_word_share(text, "Hani" if script in ("Hans", "Hant") else script)
         share = math.nan if share is None or (share == 0.0 and not any(c.isalpha() for c in text)) else share
         if script == "Hans":
             return share, traditional_count(text), cantonese_count(text)

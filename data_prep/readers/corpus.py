@@ -64,7 +64,8 @@ def read_corpus(
         counts: counter receiving ``read:invalid_utf8``, ``read:empty``,
             ``read:unaligned`` and ``read:line_too_long`` (pairs skipped while
             reading) and ``warn:empty_alignment`` (XCES files without links).
-        max_line_bytes: longest Moses line read; longer ones drop their pair.
+        max_line_bytes: longest Moses line (bytes) or TMX/XCES segment
+            (characters) read; longer ones drop their pair.
         strict: an empty XCES alignment file is an error instead of a warning.
 
     Yields:
@@ -86,8 +87,8 @@ def read_corpus(
         plan = moses_plan(source)
         return read_moses(plan.src, plan.tgt, plan.src_lang, plan.tgt_lang, plan.name, counts, max_line_bytes)
     if fmt == "tmx":
-        return _read_tmx(source, counts)
-    return _read_xces(source, counts, strict)
+        return _read_tmx(source, counts, max_line_bytes)
+    return _read_xces(source, counts, strict, max_line_bytes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -275,7 +276,7 @@ def _default_name(source: CorpusSource, corpus: Optional[str], has_pair: bool, s
     return (corpus_from_folders(source.path) if has_pair else None) or stem
 
 
-def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
+def _read_tmx(source: CorpusSource, counts: Optional[Counter], max_chars: int) -> Iterator[dict]:
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     corpus, l1, l2 = _pair_langs(source, TMX_SUFFIXES)
@@ -283,7 +284,7 @@ def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]
     if l1 and l2:
         src_lang, tgt_lang, _ = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
     ref = _source_ref(source)
-    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, bool(l1), TMX_SUFFIXES), counts)
+    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, bool(l1), TMX_SUFFIXES), counts, max_chars)
 
 
 def _source_ref(source: CorpusSource) -> FileRef:
@@ -309,7 +310,7 @@ def default_doc_roots(align_path: "str | Path", langs: tuple[str, ...]) -> list[
     return roots
 
 
-def _read_xces(source: CorpusSource, counts: Optional[Counter], strict: bool) -> Iterator[dict]:
+def _read_xces(source: CorpusSource, counts: Optional[Counter], strict: bool, max_chars: int) -> Iterator[dict]:
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     ref = _source_ref(source)
@@ -322,5 +323,5 @@ def _read_xces(source: CorpusSource, counts: Optional[Counter], strict: bool) ->
         name_pair = (src, tgt)
     langs = tuple(c for c in (l1, l2, want_src, want_tgt) if c)
     roots = source.doc_roots() or default_doc_roots(source.path, langs)
-    store = DocStore(roots, ref.display)
+    store = DocStore(roots, ref.display, max_chars)
     return read_xces(ref, store, name, counts, want_src, want_tgt, name_pair, strict)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from data_prep.readers.files import FileRef, is_gzip_name, open_zip
+from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG, FileRef, is_gzip_name, open_zip
 from data_prep.readers.moses import EMPTY, INVALID_UTF8
 from data_prep.readers.opus_names import flores, is_language
 from data_prep.readers.tmx import UNALIGNED
@@ -32,6 +32,8 @@ from lmt.log import get_logger
 log = get_logger(__name__)
 #: Reader counter of alignment files skipped because they hold no links (a warning, not a drop).
 EMPTY_ALIGNMENT = "warn:empty_alignment"
+#: Stands for a sentence longer than the cap (its text is never kept).
+TOO_LONG = "\0<sentence too long>"
 
 
 # --------------------------------------------------------------------------- documents
@@ -40,7 +42,9 @@ EMPTY_ALIGNMENT = "warn:empty_alignment"
 class _SentenceHandler:
     """Collects ``{id: text}`` from ``<s>`` elements (``<w>`` tokens joined by spaces)."""
 
-    def __init__(self, parser) -> None:
+    def __init__(self, parser, max_chars: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.max_chars = max_chars
+        self.size = 0
         self.sents: dict[str, str] = {}
         self.sid: Optional[str] = None
         self.buf: list[str] = []
@@ -58,11 +62,16 @@ class _SentenceHandler:
             self.lang = attrs.get("lang") or attrs.get("xml:lang")
         if name == "s":
             self.sid = attrs.get("id")
-            self.buf, self.tokens = [], []
+            self.buf, self.tokens, self.size = [], [], 0
         elif name == "w" and self.sid is not None:
             self.wbuf = []
 
     def chars(self, data: str) -> None:
+        if self.sid is not None:
+            # A sentence over the cap stops growing (expat hands text over in pieces).
+            self.size += len(data)
+            if self.size > self.max_chars:
+                return
         if self.wbuf is not None:
             self.wbuf.append(data)
         elif self.sid is not None:
@@ -74,17 +83,22 @@ class _SentenceHandler:
             self.wbuf = None
         elif name == "s" and self.sid is not None:
             # Tokenised documents: tokens are the text; raw ones: collapse whitespace.
-            if self.tokens:
+            if self.size > self.max_chars:
+                self.sents[self.sid] = TOO_LONG
+            elif self.tokens:
                 self.sents[self.sid] = " ".join([w for w in self.tokens if w])
             else:
                 self.sents[self.sid] = " ".join("".join(self.buf).split())
             self.sid = None
 
 
-def read_document(ref: FileRef) -> tuple[dict[str, str], Optional[str]]:
-    """All sentences of one OPUS XML document, by ``<s id>``, and the root's ``lang``."""
+def read_document(ref: FileRef, max_chars: int = DEFAULT_MAX_LINE_BYTES) -> tuple[dict[str, str], Optional[str]]:
+    """All sentences of one OPUS XML document, by ``<s id>``, and the root's ``lang``.
+
+    A sentence longer than ``max_chars`` is stored as :data:`TOO_LONG`.
+    """
     parser = make_parser(ref.display)
-    handler = _SentenceHandler(parser)
+    handler = _SentenceHandler(parser, max_chars)
     with ref.open() as stream:
         for _ in feed(parser, stream, ref.display):
             pass
@@ -116,8 +130,9 @@ class DocStore:
     base name once per archive.
     """
 
-    def __init__(self, roots: list[str], align: str) -> None:
+    def __init__(self, roots: list[str], align: str, max_chars: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.align = align
+        self.max_chars = max_chars
         self.roots = roots
         self._zip_index: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[str, dict[str, str]] = {}
@@ -171,7 +186,7 @@ class DocStore:
         if doc not in self._cache:
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[doc], self._langs[doc] = read_document(self.find(doc))
+            self._cache[doc], self._langs[doc] = read_document(self.find(doc), self.max_chars)
         return self._cache[doc]
 
     def lang(self, doc: str) -> Optional[str]:
@@ -343,6 +358,9 @@ def read_xces(
                 b = _join(store.sentences(group.to_doc), to_ids, group.to_doc, where, line)
                 if group.langs is None:
                     group.langs = _group_langs(group, store, where, prefer, fallback)
+                if TOO_LONG in a or TOO_LONG in b:
+                    counts[LINE_TOO_LONG] += 1
+                    continue
                 if REPLACEMENT in a or REPLACEMENT in b:
                     counts[INVALID_UTF8] += 1
                     continue

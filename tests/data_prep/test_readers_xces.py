@@ -215,3 +215,12 @@ def test_xces_memory_bounded_by_documents_not_corpus(tmp_path):
     assert (n_small, n_big) == (1_000, 8_000)
     # 8x the documents and pairs: finished documents are freed as we go.
     assert peak_big < 1.5 * peak_small, (peak_small, peak_big)
+
+
+def test_over_long_sentence_dropped(tmp_path):
+    docs = {"de/a.xml.gz": {"1": "Hallo.", "2": "x" * 200_000, "3": "Tschüss."},
+            "en/a.xml.gz": {"1": "Hello.", "2": "Long.", "3": "Bye."}}
+    align = write_xces(tmp_path / "c", "de", "en", docs, [("de/a.xml.gz", "en/a.xml.gz", ["1;1", "2;2", "3;3"])])
+    counts = Counter()
+    recs = list(read_corpus(CorpusSource(path=str(align)), counts, max_line_bytes=100_000))
+    assert [r["src"] for r in recs] == ["Hallo.", "Tschüss."] and counts == Counter({"read:line_too_long": 1})

@@ -177,9 +177,6 @@ def test_tmx_region_tags_fall_back_to_language_not_script(tmp_path):
 
 def test_over_long_segment_dropped_with_flat_memory(tmp_path):
     """A 50 MB <seg> in a small .tmx.gz: the unit is dropped and counted, the text never held."""
-    import gzip
-    import tracemalloc
-
     path = tmp_path / "c.de-en.tmx.gz"
     head, tail = tmx_bytes([{"de": "Hallo.", "en": "Hello."}, {"de": "@@", "en": "Long."}, {"de": "Tschüss.", "en": "Bye."}]).split(b"@@")
     with gzip.open(path, "wb", compresslevel=1) as f:

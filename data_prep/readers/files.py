@@ -46,6 +46,26 @@ def is_zip_metadata(name: str) -> bool:
     return bool(_ZIP_METADATA.search(name.replace("\\", "/")))
 
 
+def raw_capped_lines(stream: IO[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Lines read with ``readline(max_bytes + 1)`` (C-level iteration, no checks).
+
+    A line of exactly ``max_bytes + 1`` bytes that does not end in a newline is
+    over the cap: the caller passes it to :func:`skip_rest`. Hot loops use this
+    instead of :func:`capped_lines` to save a Python call per line.
+    """
+    return iter(functools.partial(stream.readline, max_bytes + 1), b"")
+
+
+def skip_rest(stream: IO[bytes], line: bytes, max_bytes: int) -> bool:
+    """Whether ``line`` (from :func:`raw_capped_lines`) is over the cap; if so
+    the rest of it is read and thrown away, 64 KiB at a time."""
+    if len(line) <= max_bytes or line[-1] == 10:  # 10: b"\n"
+        return False
+    while line and line[-1] != 10:
+        line = stream.readline(1 << 16)
+    return True
+
+
 def capped_lines(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes]:
     """The lines of a binary stream, each read with a byte cap.
 
@@ -53,18 +73,8 @@ def capped_lines(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> 
     pieces that are thrown away, and :data:`TOO_LONG` is yielded in its place,
     so memory stays flat even on a 300 MB line without a newline.
     """
-    readline = stream.readline
-    limit = max_bytes + 1
-    while True:
-        line = readline(limit)
-        if not line:
-            return
-        if len(line) < limit or line[-1] == 10:  # 10: b"\n"
-            yield line
-            continue
-        while line and line[-1] != 10:
-            line = readline(1 << 16)
-        yield TOO_LONG
+    for line in raw_capped_lines(stream, max_bytes):
+        yield TOO_LONG if skip_rest(stream, line, max_bytes) else line
 
 
 def unsafe_member(name: str) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter
 from itertools import zip_longest
 from typing import Iterator, Optional
 
-from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG, TOO_LONG, FileRef, capped_lines, decode_errors
+from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG, FileRef, decode_errors, raw_capped_lines, skip_rest
 from lmt.errors import DataError
 
 INVALID_UTF8 = "read:invalid_utf8"
@@ -56,7 +56,8 @@ def read_moses(
     with decode_errors(f"Moses corpus {src.display} + {tgt.display}"), src.open() as fs, tgt.open() as ft:
         # Hot loop (>= 500k pairs/s): C-level line iteration, one decode per
         # side, no helper calls on the accepted path.
-        lines = zip_longest(capped_lines(fs, max_line_bytes), capped_lines(ft, max_line_bytes))
+        limit = max_line_bytes + 1
+        lines = zip_longest(raw_capped_lines(fs, max_line_bytes), raw_capped_lines(ft, max_line_bytes))
         for lineno, (a, b) in enumerate(lines, 1):
             if a is None or b is None:
                 short, longer = (src, tgt) if a is None else (tgt, src)
@@ -64,9 +65,11 @@ def read_moses(
                     f"Moses files are misaligned: {short.display} ends after line {lineno - 1} "
                     f"but {longer.display} continues at line {lineno}"
                 )
-            if a is TOO_LONG or b is TOO_LONG:
-                counts[LINE_TOO_LONG] += 1
-                continue
+            if len(a) == limit or len(b) == limit:  # maybe over the cap: skip the rest of it
+                long_a, long_b = skip_rest(fs, a, max_line_bytes), skip_rest(ft, b, max_line_bytes)
+                if long_a or long_b:
+                    counts[LINE_TOO_LONG] += 1
+                    continue
             try:
                 s = a.decode("utf-8").strip()
                 t = b.decode("utf-8").strip()

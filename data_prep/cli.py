@@ -50,7 +50,8 @@ def prep_main(argv: list[str]) -> int:
     render_card(data_card(out))
     c = manifest["counts"]
     print(
-        f"prep: read {c['read']:,} pairs; {c['after_filters']:,} passed the filters, {c['after_dedup']:,} after dedup; "
+        f"prep: read {c['read']:,} pairs ({c.get('out_of_scope', 0):,} out of scope); "
+        f"{c['after_filters']:,} passed the filters, {c['after_dedup']:,} after dedup; "
         f"{c['after_downsampling']:,} records written ({c['before_downsampling']:,} before downsampling) to {out}",
         flush=True,
     )

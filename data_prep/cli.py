@@ -41,7 +41,7 @@ def prep_main(argv: list[str]) -> int:
     if args.refilter:
         if args.overwrite:
             raise ConfigError("--refilter and --overwrite exclude each other")
-        from data_prep.pipeline.runner import refilter_prep
+        from data_prep.pipeline.refilter import refilter_prep
 
         manifest = refilter_prep(cfg, num_workers=args.num_workers)
     else:

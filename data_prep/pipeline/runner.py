@@ -31,7 +31,7 @@ from data_prep.pipeline.manifest import build_manifest, input_fingerprints
 from data_prep.pipeline.mono import filter_mono_shard
 from data_prep.pipeline.multiway import DirectionSelector, process_bucket
 from data_prep.pipeline.plan import DROPPED, SCORES, WORK, PrepPlan
-from data_prep.pipeline.shards import filter_shard, refilter_shard
+from data_prep.pipeline.shards import filter_shard
 from lmt.config import ExperimentConfig
 from lmt.config.corpora import CorpusSource
 from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
@@ -47,8 +47,6 @@ BYTES_PER_PAIR = 250
 COMPRESSION = 3
 MAX_BUCKETS = 4096
 _OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST, SCORES)
-#: Settings --refilter may change: they act after scoring (filter thresholds, dedup, downsampling).
-_REFILTER_FREE = {"filters", "dedup", "downsample", "write_dropped", "keep_work", "num_workers", "output_dir", "enabled", "buckets"}
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -281,22 +279,9 @@ def finish_prep(plan: PrepPlan, ingested: list, filtered: list, bucketed: list, 
     state = read_json(plan.state_file)
     manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
     if plan.prep.keep_scores:
-        write_json_atomic(
-            plan.scores_index,
-            {
-                "read_hash": read_config_hash(plan),
-                "inputs": state["inputs"],
-                "buckets": plan.buckets,
-                "sources": [src.model_dump(mode="json") for src in plan.sources],
-                "ingested": ingested,
-                "shards": {
-                    name: {k: res.get(k) for k in ("pairs", "pre_drops", "out_of_scope", "score_notes")}
-                    for name, res in zip(plan.shards, filtered)
-                },
-                "mono_ingested": mono_ingested,
-                "mono_done": mono_done,
-            },
-        )
+        from data_prep.pipeline.refilter import write_scores_index
+
+        write_scores_index(plan, state, ingested, filtered, mono_ingested, mono_done)
     write_json_atomic(plan.out_dir / MANIFEST, manifest)
     if not plan.prep.keep_work:
         shutil.rmtree(plan.work, ignore_errors=True)
@@ -373,84 +358,6 @@ def _run_prep(cfg: ExperimentConfig, overwrite: bool, num_workers: Optional[int]
     return manifest
 
 
-def read_config_hash(plan: PrepPlan) -> str:
-    """Hash of the settings that decide which pairs get scored (all but :data:`_REFILTER_FREE`)."""
-    prep = plan.prep.model_dump(mode="json", exclude=_REFILTER_FREE)
-    prep["monolingual"] = [m["lang"] for m in prep["monolingual"]]
-    return content_hash(prep, plan.languages)
-
-
-def refilter_prep(cfg: ExperimentConfig, num_workers: Optional[int] = None) -> dict:
-    """``lmt prep CONFIG --refilter``: decide again from the stored scores.
-
-    Needs an output written with ``prep.keep_scores: true``. Reads only
-    ``DIR/scores/`` (never the raw corpora, no language-ID or COMET model),
-    rebuilds the filter chains with this config's thresholds, and writes the
-    same layout and manifest as a full run with this config would. Only the
-    filter, dedup and downsampling settings may differ from the scoring run;
-    monolingual shards are kept as they are.
-
-    Raises:
-        ConfigError: no stored scores, or a setting that changes which pairs
-            are scored (corpora, languages, directions, normalisation...) differs.
-        DataError: the new chain has a filter whose scores were not stored.
-        RunLockedError: another run is writing the same output directory.
-    """
-    from lmt.runlock import run_lock
-
-    prep = cfg.require("prep")
-    out = output_dir(cfg)
-    with run_lock(out, "lmt prep --refilter " + str(cfg.source)):
-        index_file = out / SCORES / "index.json"
-        if not index_file.is_file():
-            raise ConfigError(
-                f"{out} has no stored scores ({index_file} is missing): run `lmt prep {cfg.source} "
-                "prep.keep_scores=true` once, then --refilter re-decides from those scores"
-            )
-        if not prep.keep_scores:
-            raise ConfigError(f"{cfg.source}: --refilter needs prep.keep_scores: true (as in the run that stored the scores)")
-        from data_prep.filters.chain import validate_filters_config
-
-        validate_filters_config(prep.filters, "prep.filters")
-        t_start = time.time()
-        index = read_json(index_file)
-        plan = PrepPlan(
-            prep=prep,
-            out_dir=out,
-            sources=[CorpusSource(**d) for d in index["sources"]],
-            seed=cfg.seed,
-            aux_map=cfg.aux_map,
-            languages=[spec.model_dump(mode="json") for spec in cfg.languages],
-            buckets=index["buckets"],
-            config_hash=prep_config_hash(cfg),
-            shards=list(index["shards"]),
-            stored=index["shards"],
-        )
-        plan.setup()
-        if read_config_hash(plan) != index["read_hash"]:
-            raise ConfigError(
-                f"{cfg.source}: --refilter can change only {', '.join(sorted(_REFILTER_FREE - {'enabled', 'keep_work', 'num_workers', 'output_dir', 'buckets'}))}; "
-                f"other prep settings differ from the run that stored the scores in {out} (run without --refilter)"
-            )
-        for name in (PARALLEL_DIR, DROPPED, WORK, MANIFEST):
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-        write_json_atomic(plan.state_file, {"config_hash": plan.config_hash, "inputs": index["inputs"], "buckets": plan.buckets})
-        timings: dict[str, float] = {}
-        with LocalExecutor(num_workers or prep.num_workers) as ex:
-            t = time.time()
-            filtered = ex.map(refilter_shard, plan, plan.shards, "refilter")
-            timings["refilter"] = time.time() - t
-            t = time.time()
-            bucketed = ex.map(process_bucket, plan, range(plan.buckets), "dedup+pivot+write", unit="bucket")
-            timings["dedup_pivot_write"] = time.time() - t
-        timings["total"] = time.time() - t_start
-        return finish_prep(plan, index["ingested"], filtered, bucketed, index["mono_ingested"], index["mono_done"], timings)
-
-
 def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:
     """Build one chain up front so a missing model (LID, COMET) fails before any work."""
     from data_prep.filters import build_chain
@@ -471,5 +378,5 @@ def _maybe_select(cfg: ExperimentConfig) -> None:
     run_selection(cfg)
 
 
-__all__ = ["run_prep", "refilter_prep", "plan_prep", "finish_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
+__all__ = ["run_prep", "plan_prep", "finish_prep", "resolve_sources", "prep_config_hash", "output_dir", "estimate_buckets"]
 

@@ -13,7 +13,7 @@ import pytest
 
 from data_prep.cli import prep_main
 from data_prep.pipeline import run_prep
-from data_prep.pipeline.runner import refilter_prep
+from data_prep.pipeline.refilter import refilter_prep
 from lmt.errors import ConfigError
 from lmt.io import read_json
 from tests.data_prep.conftest import write_moses

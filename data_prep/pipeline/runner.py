@@ -367,6 +367,8 @@ def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:
         if src.src_lang and src.tgt_lang:
             build_chain(prep.filters, flores(src.src_lang), flores(src.tgt_lang), src.name, prefix="prep.filters")
             return
+    if sources:  # languages known only once read (XCES link groups): any pair loads the models
+        build_chain(prep.filters, prep.pivot.via, prep.pivot.centres[0] if prep.pivot.centres else prep.pivot.via, prefix="prep.filters")
 
 
 def _maybe_select(cfg: ExperimentConfig) -> None:

@@ -41,7 +41,7 @@ def test_every_pair_read_ends_in_one_bucket(tmp_path, parallel_text):
     assert [(x["name"], x["src_lang"], x["tgt_lang"], x["languages"]) for x in man["corpora"]] == [
         ("toy", "eng_Latn", "deu_Latn", ["eng_Latn-deu_Latn"]),
         ("toy", "deu_Latn", "fra_Latn", ["deu_Latn-fra_Latn"]),
-        ("Empty", "eng_Latn", "fra_Latn", []),
+        ("Empty", None, None, []),  # an empty alignment: no pair read, no languages
     ]
     # prep.strict turns the empty alignment into an error.
     strict = make_cfg(tmp_path / "strict", {"corpora": [{"path": str(raw / "Empty")}], "strict": True})

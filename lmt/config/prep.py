@@ -107,7 +107,7 @@ class PrepConfig(StrictModel):
     monolingual: list[MonoSource] = Field(default_factory=list, description="monolingual text files (CPT data)")
     filters: FiltersConfig = Field(default_factory=FiltersConfig, description="parallel filters and their cascade")
     mono_filters: list[str] = Field(
-        default_factory=lambda: ["lid", "length"],
+        default_factory=lambda: ["lid", "length", "script"],
         description="filters of `filters` applied to monolingual text (settings cascade as for pairs)",
     )
     normalize: bool = Field(True, description="Unicode NFC, whitespace collapse, control characters removed before filtering")

@@ -243,26 +243,36 @@ def _filter_table(plan: PrepPlan, name: str, table: pa.Table, stored: Optional[d
 
 
 class _Scored:
-    """In-scope pairs as the filters saw them, with every score column (``keep_scores``)."""
+    """In-scope pairs as the filters saw them, with every score column (``keep_scores``).
+
+    Turned into Arrow batch by batch, like :class:`_Columns`, so memory stays flat.
+    """
 
     def __init__(self) -> None:
-        self.rows: list[dict] = []
+        self.batches: list[pa.Table] = []
 
     def add(self, records: list[dict], texts: list[tuple[str, str]]) -> None:
+        rows = []
         for r, (src, tgt) in zip(records, texts):
             row = {k: v for k, v in r.items() if k != "drop_reason"}
             row["src"], row["tgt"] = src, tgt  # the text before any rewrite (script conversion)
-            self.rows.append(row)
+            rows.append(row)
+        if rows:
+            names = list(BASE_COLUMNS) + sorted({k for r in rows for k in r} - set(BASE_COLUMNS))
+            self.batches.append(pa.Table.from_pylist(rows, schema=pa.schema([pa.field(n, _score_type(n)) for n in names])))
 
     def table(self) -> pa.Table:
-        self.rows.sort(key=lambda r: r["_ord"])
-        names = list(BASE_COLUMNS) + sorted({k for r in self.rows for k in r} - set(BASE_COLUMNS))
-        fields = []
-        for n in names:
-            kind = pa.int64() if n == "_ord" else pa.string() if n in BASE_COLUMNS or n.endswith("_label") else pa.float64()
-            fields.append(pa.field(n, kind))
-        schema = pa.schema(fields)
-        return pa.Table.from_pylist(self.rows, schema=schema)
+        if not self.batches:
+            return pa.table({n: pa.array([], _score_type(n)) for n in BASE_COLUMNS})
+        table = pa.concat_tables(self.batches, promote_options="default").sort_by("_ord")
+        names = list(BASE_COLUMNS) + sorted(set(table.column_names) - set(BASE_COLUMNS))
+        return table.select(names)
+
+
+def _score_type(name: str) -> pa.DataType:
+    if name == "_ord":
+        return pa.int64()
+    return pa.string() if name in BASE_COLUMNS or name.endswith("_label") else pa.float64()
 
 
 def _write_buckets(plan: PrepPlan, name: str, kept: _Columns) -> None:

@@ -82,6 +82,10 @@ def run_lock(directory: "str | Path", command: Optional[str] = None) -> Iterator
                 f"{directory} is in use by another run: {_describe(info)}; wait for it to finish or stop it "
                 "(a lock left by a dead process is taken over automatically)"
             ) from None
+        except OSError as err:  # a file system without locks (some network mounts)
+            log.warning("%s: cannot lock the directory (%s); make sure no other run writes it", directory, err)
+            yield path
+            return
         stale = _read_info(fd)
         if stale is not None:
             log.warning("%s: taking over the lock left by a run that ended without releasing it: %s", directory, _describe(stale))

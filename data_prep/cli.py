@@ -18,12 +18,18 @@ def build_prep_parser() -> argparse.ArgumentParser:
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. prep.downsample.ratio=0.1")
     ap.add_argument("--overwrite", action="store_true", help="redo everything, replacing an earlier output")
     ap.add_argument("--num-workers", type=int, default=None, help="worker processes (default prep.num_workers)")
+    ap.add_argument(
+        "--refilter",
+        action="store_true",
+        help="re-decide from the scores stored by a prep.keep_scores run with this config's thresholds "
+        "(no raw corpora read, no language ID run)",
+    )
     return ap
 
 
 @command(build_prep_parser)
 def prep_main(argv: list[str]) -> int:
-    """``lmt prep CONFIG [key=value ...] [--overwrite] [--num-workers N]``."""
+    """``lmt prep CONFIG [key=value ...] [--overwrite | --refilter] [--num-workers N]``."""
     args = parse_args(build_prep_parser(), argv)  # `lmt prep CFG --num-workers 2 key=value` keeps the override
 
     # Before pyarrow is imported (and inherited by the spawned workers): Arrow's
@@ -39,12 +45,20 @@ def prep_main(argv: list[str]) -> int:
         raise ConfigError("--num-workers must be at least 1")
     cfg = load_experiment(args.config, args.overrides)
     cfg.require("prep")
-    manifest = run_prep(cfg, overwrite=args.overwrite, num_workers=args.num_workers)
+    if args.refilter:
+        if args.overwrite:
+            raise ConfigError("--refilter and --overwrite exclude each other")
+        from data_prep.pipeline.refilter import refilter_prep
+
+        manifest = refilter_prep(cfg, num_workers=args.num_workers)
+    else:
+        manifest = run_prep(cfg, overwrite=args.overwrite, num_workers=args.num_workers)
     out = output_dir(cfg)
     render_card(data_card(out))
     c = manifest["counts"]
     print(
-        f"prep: read {c['read']:,} pairs; {c['after_filters']:,} passed the filters, {c['after_dedup']:,} after dedup; "
+        f"prep: read {c['read']:,} pairs ({c.get('out_of_scope', 0):,} out of scope); "
+        f"{c['after_filters']:,} passed the filters, {c['after_dedup']:,} after dedup; "
         f"{c['after_downsampling']:,} records written ({c['before_downsampling']:,} before downsampling) to {out}",
         flush=True,
     )

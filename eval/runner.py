@@ -235,7 +235,17 @@ class EvalRun:
         return result
 
     def run(self) -> Path:
-        """Translate what is missing, score everything, write the reports."""
+        """Translate what is missing, score everything, write the reports.
+
+        Raises:
+            RunLockedError: another run is writing the same output directory.
+        """
+        from lmt.runlock import run_lock
+
+        with run_lock(self.out, f"lmt eval {self.cfg.source}"):
+            return self._run()
+
+    def _run(self) -> Path:
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_settings()
         pending = [d for d in self.directions if not self.is_done(d)]

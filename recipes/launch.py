@@ -105,7 +105,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         ranks = args.num_gpus or cfg.train.launcher.num_gpus
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // ranks))
     print(f"[lmt train {args.stage}] {shlex.join(cmd)}", flush=True)
-    status = subprocess.call(cmd, env=env)
+    from lmt.runlock import run_lock
+
+    with run_lock(paths.out_dir, f"lmt train {args.stage} {args.config}"):  # one training run per stage output dir
+        status = subprocess.call(cmd, env=env)
     if status != 0:
         raise LMTError(
             f"`lmt train {args.stage}` failed: the deepspeed launcher exited with status {status} (see the log above); "

@@ -9,6 +9,7 @@ Built-in filters (registry names usable in YAML):
 ``control_chars``  control and non-printing characters
 ``numbers``        numbers that disagree between the sides
 ``min_letters``    too few letters (mostly digits, punctuation, symbols)
+``script``         letters in the language's script; Chinese variety (Hans/Hant, Cantonese)
 ``lid``            fastText language ID on both sides (lid.176 by default)
 ``quality``        reference-free COMET (CometKiwi-style) quality estimation
 =================  ==========================================================
@@ -31,6 +32,7 @@ from data_prep.filters.base import Filter, get_filter_class, register_filter, re
 from data_prep.filters.chain import FilterChain, build_chain, resolve_filters, validate_filters_config
 from data_prep.filters.lid import LanguageIdentifier, LidFilter
 from data_prep.filters.quality import QualityFilter
+from data_prep.filters.script_check import ScriptFilter
 from data_prep.filters.rules import (
     ControlCharsFilter,
     LengthFilter,
@@ -51,6 +53,7 @@ __all__ = [
     "MinLettersFilter",
     "NumbersFilter",
     "QualityFilter",
+    "ScriptFilter",
     "SrcEqualsTgtFilter",
     "build_chain",
     "get_filter_class",

@@ -92,6 +92,29 @@ class Filter:
             return {f"{self.name}_src": float(score[0]), f"{self.name}_tgt": float(score[1])}
         return {}
 
+    def from_columns(self, row: dict) -> Any:
+        """Rebuild a score from the columns :meth:`columns` stored (for re-deciding).
+
+        ``row`` is a stored record: the pair's own fields plus every score
+        column. The default inverts the default :meth:`columns`; filters with
+        richer scores override both, so that ``accept(from_columns(row))``
+        decides exactly as ``accept(score)`` did.
+
+        Raises:
+            KeyError: a column this filter needs is not in ``row``.
+        """
+        if self.name in row:
+            return row[self.name]
+        return (row[f"{self.name}_src"], row[f"{self.name}_tgt"])
+
+    def rewrite(self, pairs: list[dict], scores: list) -> Optional[dict[str, int]]:
+        """Change the text of kept pairs (e.g. script conversion); counts per event.
+
+        Called by the chain on the pairs every filter kept, with this filter's
+        scores of them. The default changes nothing and returns None.
+        """
+        return None
+
     def notes(self) -> dict[str, int]:
         """Non-drop events since the last call (e.g. LID checks skipped), then reset."""
         return {}
@@ -123,7 +146,7 @@ def registered_filters() -> dict[str, Type[Filter]]:
 
 def _import_builtins() -> None:
     # Importing the modules runs their @register_filter decorators.
-    from data_prep.filters import lid, quality, rules  # noqa: F401
+    from data_prep.filters import lid, quality, rules, script_check  # noqa: F401
 
 
 def is_dotted_path(name: str) -> bool:

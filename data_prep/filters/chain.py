@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional, Type
 
 from data_prep.filters.base import Filter, get_filter_class, instantiate, validate_params
 from lmt.config.filters import FiltersConfig, pair_key
-from lmt.errors import ConfigError
+from lmt.errors import ConfigError, DataError
 from lmt.languages import normalize_code
 
 
@@ -27,6 +27,7 @@ class FilterChain:
         keep_scores: write each filter's score columns into the records.
         counts: drops per reason (``"lid:src_wrong_lang"``), over every batch.
         notes: non-drop events per filter (``"lid:tgt_unlabelable_skipped:mvf_Mong"``).
+        score_notes: the part of ``notes`` raised while scoring (``keep_scores``).
         seen: pairs given to :meth:`apply`; ``kept``: pairs returned as kept.
     """
 
@@ -36,6 +37,8 @@ class FilterChain:
         self.keep_scores = keep_scores
         self.counts: Counter = Counter()
         self.notes: Counter = Counter()
+        # The notes of scoring alone (with keep_scores), which re-deciding cannot repeat.
+        self.score_notes: Counter = Counter()
         self.seen = 0
         self.kept = 0
 
@@ -43,17 +46,23 @@ class FilterChain:
         """Filter a batch.
 
         The records are updated in place: dropped ones get ``drop_reason =
-        "<filter>:<reason>"``, and with ``keep_scores`` every scored record gets
-        the filter's score columns (``lid_src_prob``...).
+        "<filter>:<reason>"``, kept ones may have their text rewritten
+        (:meth:`Filter.rewrite`, e.g. Traditional -> Simplified). With
+        ``keep_scores`` every filter scores every pair (not only the survivors
+        of the cheaper ones) and each record gets all the score columns, so
+        that :meth:`redecide` can later decide again from them alone.
 
         Returns:
             ``(kept, dropped)``: kept pairs in input order; dropped pairs in the
             order the filters dropped them.
         """
+        if self.keep_scores:
+            return self._decide_all(pairs, lambda filt, alive: filt.score(alive), store=True)
         self.seen += len(pairs)
         alive = list(pairs)
         dropped: list[dict] = []
         counts = self.counts
+        rewrites: list[tuple[Filter, dict[int, Any]]] = []
         for name, filt in zip(self.names, self.filters):
             if not alive:
                 break
@@ -61,24 +70,93 @@ class FilterChain:
             if len(scores) != len(alive):
                 raise RuntimeError(f"filter {name!r} returned {len(scores)} scores for {len(alive)} pairs")
             decisions = filt.decide(scores)
-            if self.keep_scores:
-                columns = filt.columns
-                for rec, score in zip(alive, scores):
-                    rec.update(columns(score))
             survivors = []
-            for rec, reason in zip(alive, decisions):
+            kept_scores = {}
+            for rec, reason, score in zip(alive, decisions, scores):
                 if reason is None:
                     survivors.append(rec)
+                    kept_scores[id(rec)] = score
                 else:
                     full = f"{name}:{reason}"
                     rec["drop_reason"] = full
                     counts[full] += 1
                     dropped.append(rec)
+            if type(filt).rewrite is not Filter.rewrite:
+                rewrites.append((filt, kept_scores))
             alive = survivors
             for key, n in filt.notes().items():
                 self.notes[f"{name}:{key}"] += n
+        self._rewrite(alive, [(filt, [by_id[id(r)] for r in alive]) for filt, by_id in rewrites])
         self.kept += len(alive)
         return alive, dropped
+
+    def redecide(self, pairs: list[dict]) -> tuple[list[dict], list[dict]]:
+        """Decide a batch again from the score columns stored with ``keep_scores``.
+
+        No filter scores anything (no model is loaded): each filter rebuilds its
+        scores with :meth:`Filter.from_columns` and decides with its current
+        thresholds. Same in-place updates and results as :meth:`apply`.
+
+        Raises:
+            DataError: the records lack a filter's score columns (that filter
+                was not in the chain that stored them).
+        """
+
+        def stored(filt: Filter, alive: list[dict]) -> list:
+            try:
+                return [filt.from_columns(r) for r in alive]
+            except KeyError as err:
+                raise DataError(
+                    f"the stored scores have no column {err.args[0]!r} of filter {filt.name!r}: it was not in the "
+                    "chain that stored them; run prep without --refilter to score it"
+                ) from None
+
+        return self._decide_all(pairs, stored, store=False)
+
+    def _decide_all(self, pairs: list[dict], scorer, store: bool) -> tuple[list[dict], list[dict]]:
+        """Every filter scores (or rebuilds the scores of) every pair; the first
+        filter in chain order that rejects a pair names its drop reason."""
+        self.seen += len(pairs)
+        reasons: list[Optional[str]] = [None] * len(pairs)
+        all_scores = []
+        for name, filt in zip(self.names, self.filters):
+            scores = scorer(filt, pairs) if pairs else []
+            if len(scores) != len(pairs):
+                raise RuntimeError(f"filter {name!r} returned {len(scores)} scores for {len(pairs)} pairs")
+            if store:
+                columns = filt.columns
+                for rec, score in zip(pairs, scores):
+                    rec.update(columns(score))
+            for i, reason in enumerate(filt.decide(scores)):
+                if reason is not None and reasons[i] is None:
+                    reasons[i] = f"{name}:{reason}"
+            all_scores.append(scores)
+            for key, n in filt.notes().items():
+                self.notes[f"{name}:{key}"] += n
+                self.score_notes[f"{name}:{key}"] += n
+        kept, dropped, keep_idx = [], [], []
+        for i, (rec, reason) in enumerate(zip(pairs, reasons)):
+            if reason is None:
+                kept.append(rec)
+                keep_idx.append(i)
+            else:
+                rec["drop_reason"] = reason
+                self.counts[reason] += 1
+                dropped.append(rec)
+        rewrites = [
+            (filt, [scores[i] for i in keep_idx])
+            for filt, scores in zip(self.filters, all_scores)
+            if type(filt).rewrite is not Filter.rewrite
+        ]
+        self._rewrite(kept, rewrites)
+        self.kept += len(kept)
+        return kept, dropped
+
+    def _rewrite(self, kept: list[dict], rewrites: list[tuple[Filter, list]]) -> None:
+        for filt, scores in rewrites:
+            events = filt.rewrite(kept, scores) if kept else None
+            for key, n in (events or {}).items():
+                self.notes[f"{filt.name}:{key}"] += n
 
     def describe(self) -> list[dict]:
         """``[{"name": ..., "params": {...}}]`` of the resolved chain, JSON-ready

@@ -589,8 +589,19 @@ class LidFilter(Filter):
 
         return [check(s[0], s[1], s[2], "src") or check(s[3], s[4], s[5], "tgt") for s in scores]
 
-    def columns(self, score: LidScore) -> dict[str, float]:
-        return {"lid_src_prob": float(score.src_prob), "lid_tgt_prob": float(score.tgt_prob)}
+    def columns(self, score: LidScore) -> dict[str, Any]:
+        # The labels too: re-deciding (prep --refilter) needs them, not only the probabilities.
+        return {
+            "lid_src_label": score.src_label,
+            "lid_src_prob": float(score.src_prob),
+            "lid_tgt_label": score.tgt_label,
+            "lid_tgt_prob": float(score.tgt_prob),
+        }
+
+    def from_columns(self, row: dict) -> LidScore:
+        return LidScore(
+            row["src_lang"], row["lid_src_label"], row["lid_src_prob"], row["tgt_lang"], row["lid_tgt_label"], row["lid_tgt_prob"]
+        )
 
     def notes(self) -> dict[str, int]:
         notes, self._notes = self._notes, {}

@@ -40,27 +40,43 @@ def _unit_is_chars(unit: str, lang: str) -> bool:
 class LengthFilter(Filter):
     """Length sanity on both sides.
 
-    Score: ``(src_len, tgt_len, src_in_chars, tgt_in_chars)``; lengths are words
-    for spaced scripts and characters for spaceless ones (``unit: auto``).
+    Score: ``(src_len, tgt_len, src_in_chars, tgt_in_chars, src_chars,
+    tgt_chars)``; lengths are words for spaced scripts and characters for
+    spaceless ones (``unit: auto``), and every side, whatever its script, is
+    also capped at ``char_limit`` characters (a 10,000-letter "word" is one
+    word but no sentence).
 
     Args:
         min_words: shortest side allowed, in words (spaced scripts).
         max_words: longest side allowed, in words (spaced scripts).
         min_chars: shortest side allowed, in characters (spaceless scripts).
         max_chars: longest side allowed, in characters (spaceless scripts).
+        char_limit: longest side allowed, in characters, for every script.
         unit: ``auto`` (by script), ``words`` or ``chars`` for every side.
     """
 
     name = "length"
     cost = 0.1
 
-    def __init__(self, min_words: int = 1, max_words: int = 250, min_chars: int = 1, max_chars: int = 750, unit: str = "auto"):
-        for key, value in (("min_words", min_words), ("max_words", max_words), ("min_chars", min_chars), ("max_chars", max_chars)):
+    def __init__(
+        self,
+        min_words: int = 1,
+        max_words: int = 250,
+        min_chars: int = 1,
+        max_chars: int = 750,
+        char_limit: int = 2000,
+        unit: str = "auto",
+    ):
+        for key, value in (
+            ("min_words", min_words), ("max_words", max_words), ("min_chars", min_chars), ("max_chars", max_chars),
+            ("char_limit", char_limit),
+        ):
             check_range(key, value, 0)
         if unit not in ("auto", "words", "chars"):
             raise ValueError(f"unit must be auto, words or chars, got {unit!r}")
         self.min_words, self.max_words = min_words, max_words
         self.min_chars, self.max_chars = min_chars, max_chars
+        self.char_limit = char_limit
         self.unit = unit
 
     def score(self, pairs: list[dict]) -> list:
@@ -69,39 +85,43 @@ class LengthFilter(Filter):
         for p in pairs:
             sc = _unit_is_chars(unit, p["src_lang"])
             tc = _unit_is_chars(unit, p["tgt_lang"])
-            out.append((_length(p["src"], sc), _length(p["tgt"], tc), sc, tc))
+            src, tgt = p["src"], p["tgt"]
+            out.append((_length(src, sc), _length(tgt, tc), sc, tc, len(src), len(tgt)))
         return out
 
-    def _side(self, n: int, chars: bool, side: str) -> Optional[str]:
-        low, high = (self.min_chars, self.max_chars) if chars else (self.min_words, self.max_words)
-        if n < low:
-            return f"{side}_too_short"
-        if n > high:
-            return f"{side}_too_long"
-        return None
-
     def accept(self, score):
-        src_len, tgt_len, sc, tc = score
-        reason = self._side(src_len, sc, "src") or self._side(tgt_len, tc, "tgt")
+        reason = self.decide([score])[0]
         return (True, "") if reason is None else (False, reason)
 
     def decide(self, scores: list) -> list[Optional[str]]:
-        wlo, whi, clo, chi = self.min_words, self.max_words, self.min_chars, self.max_chars
+        wlo, whi, clo, chi, cap = self.min_words, self.max_words, self.min_chars, self.max_chars, self.char_limit
         out: list[Optional[str]] = []
-        for s, t, sc, tc in scores:
+        for s, t, sc, tc, s_chars, t_chars in scores:
             lo, hi = (clo, chi) if sc else (wlo, whi)
             if s < lo:
                 out.append("src_too_short")
                 continue
-            if s > hi:
+            if s > hi or s_chars > cap:
                 out.append("src_too_long")
                 continue
             lo, hi = (clo, chi) if tc else (wlo, whi)
-            out.append("tgt_too_short" if t < lo else "tgt_too_long" if t > hi else None)
+            out.append("tgt_too_short" if t < lo else "tgt_too_long" if t > hi or t_chars > cap else None)
         return out
 
     def columns(self, score) -> dict[str, float]:
-        return {"length_src": float(score[0]), "length_tgt": float(score[1])}
+        return {
+            "length_src": float(score[0]),
+            "length_tgt": float(score[1]),
+            "length_src_chars": float(score[4]),
+            "length_tgt_chars": float(score[5]),
+        }
+
+    def from_columns(self, row: dict):
+        return (
+            row["length_src"], row["length_tgt"],
+            _unit_is_chars(self.unit, row["src_lang"]), _unit_is_chars(self.unit, row["tgt_lang"]),
+            row["length_src_chars"], row["length_tgt_chars"],
+        )
 
 
 @register_filter
@@ -305,7 +325,10 @@ class NumbersFilter(Filter):
         return (True, "") if agreement >= self.min_agreement else (False, "mismatch")
 
     def columns(self, score) -> dict[str, float]:
-        return {"numbers": float(score[0])}
+        return {"numbers": float(score[0]), "numbers_src_count": float(score[1]), "numbers_tgt_count": float(score[2])}
+
+    def from_columns(self, row: dict):
+        return (row["numbers"], int(row["numbers_src_count"]), int(row["numbers_tgt_count"]))
 
 
 @register_filter
@@ -347,4 +370,12 @@ class MinLettersFilter(Filter):
         return True, ""
 
     def columns(self, score) -> dict[str, float]:
-        return {"letters_src": float(score[0]), "letters_tgt": float(score[1])}
+        return {
+            "letters_src": float(score[0]),
+            "letters_tgt": float(score[1]),
+            "letters_src_count": float(score[2]),
+            "letters_tgt_count": float(score[3]),
+        }
+
+    def from_columns(self, row: dict):
+        return (row["letters_src"], row["letters_tgt"], row["letters_src_count"], row["letters_tgt_count"])

@@ -79,3 +79,35 @@ def script_share(text: str, script: str) -> Optional[float]:
         if name.startswith(prefixes):
             hits += 1
     return hits / letters if letters else 0.0
+
+
+#: Scripts written without spaces between words: every character is a unit of its own.
+_CHAR_UNIT_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def script_word_share(text: str, script: str) -> Optional[float]:
+    """Share of the words of ``text`` written in ``script`` (ISO 15924).
+
+    A word is a run of letters (and marks) of one script; in scripts written
+    without spaces (Han, kana, Thai, Lao, Khmer, Myanmar) every character
+    counts as one. Counting words rather than letters keeps a Chinese sentence with a
+    Latin name in brackets Chinese ("塔马基大道 (Tamaki Drive)"), while
+    transliterated or wrong-script text still fails. Returns ``None`` for a
+    script this module does not know and 0.0 for a text without letters.
+    """
+    prefixes = SCRIPT_NAME_PREFIXES.get(script)
+    if prefixes is None:
+        return None
+    units = hits = 0
+    current: Optional[str] = None  # script word of the run being read
+    for ch in text:
+        name = _letter_name(ch)
+        if name is None:
+            current = None
+            continue
+        key = name.split(" ", 1)[0]
+        if key in _CHAR_UNIT_SCRIPTS or key != current:
+            units += 1
+            hits += name.startswith(prefixes)
+        current = key
+    return hits / units if units else 0.0

@@ -10,6 +10,10 @@ engine can run them instead of the local pool:
   downsample, write ``parallel/{src}-{tgt}/part-NNNNN.parquet``;
 * :func:`filter_mono_shard` (unit: ``(file, chunk)``) -- monolingual shards.
 
+``lmt prep CONFIG --refilter`` (:func:`data_prep.pipeline.refilter.refilter_prep`)
+replaces the first two steps by ``refilter_shard`` (unit: shard name), which
+re-decides from the scores a ``prep.keep_scores`` run stored under ``scores/``.
+
 :func:`plan_prep` resolves a config into the picklable :class:`PrepPlan` the
 steps take and :func:`finish_prep` writes the manifest, so a cluster engine can
 run the units as jobs; run order and resume rules are in

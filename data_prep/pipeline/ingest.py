@@ -59,6 +59,14 @@ def _chunks(records: Iterator[dict], size: int, base: int, schema: pa.Schema) ->
         yield pa.Table.from_batches(batches, schema=schema)
 
 
+def _noting(records: Iterator[dict], seen: dict) -> Iterator[dict]:
+    """Pass records through, counting them per (corpus name, src_lang, tgt_lang)."""
+    for rec in records:
+        key = (rec["corpus"], rec["src_lang"], rec["tgt_lang"])
+        seen[key] = seen.get(key, 0) + 1
+        yield rec
+
+
 def ingest_corpus(plan: PrepPlan, corpus: int, on_chunk: Optional[Callable[[int], None]] = None) -> dict:
     """Read parallel corpus ``corpus`` into raw chunks; skip when already done.
 
@@ -85,13 +93,21 @@ def ingest_corpus(plan: PrepPlan, corpus: int, on_chunk: Optional[Callable[[int]
     counts: Counter = Counter()
     source = plan.sources[corpus]
     n_chunks = n_pairs = 0
-    for table in _chunks(read_corpus(source, counts), plan.prep.shard_size, corpus << ORD_SHIFT, RAW_SCHEMA):
+    seen: dict[tuple[str, str, str], int] = {}
+    records = read_corpus(source, counts, plan.prep.max_line_bytes, plan.prep.strict)
+    for table in _chunks(_noting(records, seen), plan.prep.shard_size, corpus << ORD_SHIFT, RAW_SCHEMA):
         write_shard(table, plan.raw_chunk(corpus, n_chunks))
         if on_chunk is not None:
             on_chunk(n_chunks)
         n_chunks += 1
         n_pairs += table.num_rows
-    result = {"chunks": n_chunks, "pairs": n_pairs, "counts": dict(sorted(counts.items()))}
+    result = {
+        "chunks": n_chunks,
+        "pairs": n_pairs,
+        "counts": dict(sorted(counts.items())),
+        # What the reader resolved (a corpus listed by path alone has no name or languages in the config).
+        "found": [{"name": c, "src_lang": a, "tgt_lang": b, "pairs": n} for (c, a, b), n in seen.items()],
+    }
     write_json_atomic(done, result)
     return result
 
@@ -109,7 +125,7 @@ def ingest_mono(plan: PrepPlan, source: int) -> dict:
     corpus = spec.corpus or Path(spec.path).name.split(".")[0]
     counts: Counter = Counter()
     n_chunks = n_lines = 0
-    records = read_monolingual(spec.path, spec.lang, corpus, counts)
+    records = read_monolingual(spec.path, spec.lang, corpus, counts, plan.prep.max_line_bytes)
     for table in _chunks(records, plan.prep.shard_size, source << ORD_SHIFT, MONO_RAW_SCHEMA):
         write_shard(table, plan.mono_ingest_dir(source) / f"chunk-{n_chunks:05d}.parquet")
         n_chunks += 1

@@ -13,8 +13,13 @@ Layout::
      "buckets": n, "shards": n, "timings_s": {...}, "versions": {...}, "config": {...}}
 
 ``drops`` holds every reason a pair was removed: ``read:*`` (reader: invalid
-UTF-8, empty side, unaligned), ``normalize:empty``, ``<filter>:<reason>`` and
-``dedup:exact`` / ``dedup:normalized``.
+UTF-8, empty side, unaligned, line over ``max_line_bytes``), ``normalize:empty``,
+``<filter>:<reason>`` and ``dedup:exact`` / ``dedup:normalized``. Every pair
+read ends in exactly one place: ``read = after_dedup + out_of_scope + (drops
+other than read:*)``, where ``out_of_scope`` counts pairs that no wanted
+direction uses (outside ``prep.languages``/``prep.directions``; never
+filtered). ``warnings`` counts skipped files (``empty_alignment``). A corpus
+entry carries the names and language pairs its reader found.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from lmt.io import file_fingerprint
 from lmt.languages import Direction
 
 FORMAT = "lmt-prep/1"
-#: Reader counters that are not drops.
-_READ_NOT_DROPS: frozenset[str] = frozenset()
+#: Prefix of reader counters that are warnings about files, not dropped pairs.
+WARN = "warn:"
 
 
 def _dir_fingerprint(path: Path) -> dict:
@@ -94,24 +99,31 @@ def build_manifest(plan, state: dict, ingested: list, filtered: list, bucketed: 
     """Assemble the manifest from the steps' done markers."""
     drops: Counter = Counter()
     corpora = []
+    warnings: Counter = Counter()
     for src, res in zip(plan.sources, ingested):
         read_counts = res.get("counts", {})
         for k, v in read_counts.items():
-            if k not in _READ_NOT_DROPS:
+            if k.startswith(WARN):
+                warnings[k[len(WARN):]] += v
+            else:
                 drops[k] += v
+        found = res.get("found", [])
+        names = sorted({f["name"] for f in found})
         corpora.append(
             {
                 "path": src.path,
-                "name": src.name,
+                "name": src.name or (names[0] if len(names) == 1 else names or None),
                 "format": src.format,
-                "src_lang": src.src_lang,
-                "tgt_lang": src.tgt_lang,
+                "src_lang": src.src_lang or (found[0]["src_lang"] if len(found) == 1 else None),
+                "tgt_lang": src.tgt_lang or (found[0]["tgt_lang"] if len(found) == 1 else None),
+                "languages": sorted({f"{f['src_lang']}-{f['tgt_lang']}" for f in found}),
                 "pairs_read": res["pairs"],
                 "read_counts": read_counts,
             }
         )
     read_total = sum(r["pairs"] for r in ingested)
     kept_filters = sum(r["kept"] for r in filtered)
+    out_of_scope = sum(r.get("out_of_scope", 0) for r in filtered)
     notes: Counter = Counter()
     for r in filtered:
         drops.update(r["drops"])
@@ -162,6 +174,8 @@ def build_manifest(plan, state: dict, ingested: list, filtered: list, bucketed: 
             "read": read_total,
             "after_filters": kept_filters,
             "after_dedup": kept_filters - sum(dedup.values()),
+            "out_of_scope": out_of_scope,
+            "warnings": dict(sorted(warnings.items())),
             "drops": dict(sorted(drops.items())),
             "dedup": {"exact": dedup.get("dedup:exact", 0), "normalized": dedup.get("dedup:normalized", 0)},
             "notes": dict(sorted(notes.items())),

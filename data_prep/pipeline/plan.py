@@ -11,6 +11,8 @@ can run anywhere the files are visible. Work layout under the output dir::
     _work/filter/c0003-00012/b0005.parquet     filtered pairs of that shard falling in bucket 5
     _work/filter/c0003-00012.done.json         drop counts of the shard
     _work/bucket/b0005.done.json               per-direction counts of bucket 5
+    scores/c0003-00012.parquet                 every in-scope pair of the shard with all filter scores (keep_scores)
+    scores/index.json                          inputs and counts --refilter needs (keep_scores)
     parallel/{src}-{tgt}/part-00005.parquet    final records of bucket 5 (lmt.datafiles layout)
 
 Every Parquet file is written atomically and a ``.done.json`` marker is written
@@ -23,12 +25,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from lmt.config.prep import PrepConfig
 
 WORK = "_work"
 DROPPED = "dropped"
+#: Every in-scope pair with every filter's score columns (``prep.keep_scores``), for ``--refilter``.
+SCORES = "scores"
 #: Columns worth dictionary-encoding in Parquet (few distinct values). Text
 #: columns are not: the encoder would hash every sentence before giving up,
 #: costing memory and time for no gain.
@@ -58,6 +62,7 @@ class PrepPlan:
         buckets: hash buckets of dedup and the pivot join (set after ingest).
         config_hash: identity of the settings that shape the output.
         shards: names of all filtered shards (set after ingest).
+        stored: per shard, the first run's counts (``--refilter`` only).
     """
 
     prep: PrepConfig
@@ -69,6 +74,7 @@ class PrepPlan:
     buckets: int = 1
     config_hash: str = ""
     shards: list[str] = field(default_factory=list)
+    stored: dict = field(default_factory=dict)
 
     # ---- directories -------------------------------------------------------------------------
     @property
@@ -124,6 +130,60 @@ class PrepPlan:
     def dropped_file(self, shard: str) -> Path:
         """Dropped pairs of one shard, with ``drop_reason`` (``write_dropped``)."""
         return self.out_dir / DROPPED / f"{shard}.parquet"
+
+    def scores_file(self, shard: str) -> Path:
+        """Scored pairs of one shard, kept and dropped (``keep_scores``)."""
+        return self.out_dir / SCORES / f"{shard}.parquet"
+
+    @property
+    def scores_index(self) -> Path:
+        """What ``--refilter`` needs besides the scores: inputs, reader counts, shard counts."""
+        return self.out_dir / SCORES / "index.json"
+
+    def in_scope(self) -> Callable[[str, str], bool]:
+        """``(lang_a, lang_b) -> bool``: whether a pair of these languages can reach the output.
+
+        In scope: both languages are in ``prep.languages`` (when set) and the
+        pair emits a wanted direction itself, or feeds one: an English-X pair
+        makes the pivot pairs C-X of the centres C, and carries the auxiliary
+        sentence of wanted En<->Y directions whose auxiliary language is X.
+        Pairs out of scope are counted (``out_of_scope``), never filtered.
+        """
+        from data_prep.pipeline.multiway import DirectionSelector
+        from lmt.languages import Direction
+
+        prep = self.prep
+        wanted = DirectionSelector(prep.directions)
+        allowed = set(prep.languages) if prep.languages else None
+        via, centres = prep.pivot.via, list(prep.pivot.centres)
+        aux_langs: set[str] = set()
+        if prep.pivot.attach_aux:
+            aux = self.aux()
+            aux_langs = {z for x, z in aux.en_centred.items() if wanted(Direction(via, x)) or wanted(Direction(x, via))}
+            if prep.pivot.enabled and aux.zh_centred:
+                aux_langs.add(aux.zh_centred)
+        cache: dict[tuple[str, str], bool] = {}
+
+        def check(a: str, b: str) -> bool:
+            if allowed is not None and not (a in allowed and b in allowed):
+                return False
+            if a != b and (wanted(Direction(a, b)) or wanted(Direction(b, a))):
+                return True
+            if via in (a, b) and a != b:
+                x = b if a == via else a
+                if x in aux_langs:
+                    return True
+                if prep.pivot.enabled:
+                    return any(x == c or wanted(Direction(c, x)) or wanted(Direction(x, c)) for c in centres)
+            return False
+
+        def in_scope(a: str, b: str) -> bool:
+            hit = cache.get((a, b))
+            if hit is None:
+                hit = cache[(a, b)] = check(a, b)
+            return hit
+
+        return in_scope
 
     @property
     def state_file(self) -> Path:

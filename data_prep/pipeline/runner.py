@@ -30,12 +30,12 @@ from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
 from data_prep.pipeline.manifest import build_manifest, input_fingerprints
 from data_prep.pipeline.mono import filter_mono_shard
 from data_prep.pipeline.multiway import DirectionSelector, process_bucket
-from data_prep.pipeline.plan import DROPPED, WORK, PrepPlan
+from data_prep.pipeline.plan import DROPPED, SCORES, WORK, PrepPlan
 from data_prep.pipeline.shards import filter_shard
 from lmt.config import ExperimentConfig
 from lmt.config.corpora import CorpusSource
 from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
-from lmt.errors import ConfigError
+from lmt.errors import ConfigError, UnknownLanguageError
 from lmt.io import content_hash, read_json, write_json_atomic
 from lmt.log import get_logger, progress
 
@@ -46,7 +46,7 @@ PAIRS_PER_BUCKET = 200_000
 BYTES_PER_PAIR = 250
 COMPRESSION = 3
 MAX_BUCKETS = 4096
-_OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST)
+_OUTPUTS = (PARALLEL_DIR, MONO_DIR, DROPPED, WORK, MANIFEST, SCORES)
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -76,6 +76,7 @@ def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
         if src.docs is not None:
             update["docs"] = [_resolve(d, base) for d in src.doc_roots()]
         src = src.model_copy(update=update)
+        _check_codes(src, f"{cfg.source}: prep.corpora.{i}")
         found = expand([src])
         if not found:
             raise ConfigError(f"{cfg.source}: prep.corpora.{i}.path: no OPUS corpus found in {src.path}")
@@ -85,6 +86,19 @@ def resolve_sources(cfg: ExperimentConfig) -> list[CorpusSource]:
             else:
                 out.append(f)
     return out
+
+
+def _check_codes(src: CorpusSource, where: str) -> None:
+    """A bad src_lang/tgt_lang is an error naming the config file and key."""
+    from data_prep.readers.opus_names import flores
+
+    for key in ("src_lang", "tgt_lang"):
+        code = getattr(src, key)
+        if code is not None:
+            try:
+                flores(code)
+            except UnknownLanguageError as err:
+                raise ConfigError(f"{where}.{key}: {err}") from None
 
 
 def prep_config_hash(cfg: ExperimentConfig) -> str:
@@ -138,13 +152,20 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
                 "or set prep.output_dir to another directory"
             )
         return None
+    old_inputs = {json_key(f): f for f in previous.get("inputs", [])}
+    new_inputs = {json_key(f): f for f in state["inputs"]}
+    if (previous.get("config_hash") != state["config_hash"] or old_inputs != new_inputs) and _wrote_nothing(out):
+        # An earlier run failed before writing any output (e.g. on a bad input
+        # file since fixed): its intermediate files are worth nothing under the
+        # new inputs or config, so no --overwrite is needed.
+        log.info("%s: the previous run failed before writing any data; starting afresh", out)
+        _wipe(out)
+        return None
     if previous.get("config_hash") != state["config_hash"]:
         raise ConfigError(
             f"{out} was written with a different prep config (hash {previous.get('config_hash')}, now "
             f"{state['config_hash']}); pass --overwrite to redo it, or set prep.output_dir to another directory"
         )
-    old_inputs = {json_key(f): f for f in previous.get("inputs", [])}
-    new_inputs = {json_key(f): f for f in state["inputs"]}
     if old_inputs != new_inputs:
         changed = sorted(set(old_inputs) ^ set(new_inputs))
         raise ConfigError(
@@ -157,6 +178,13 @@ def _check_state(out: Path, state: dict, overwrite: bool) -> Optional[dict]:
         if data.get("complete"):
             return data
     return None
+
+
+def _wrote_nothing(out: Path) -> bool:
+    """No manifest and no output shard under ``out`` (intermediate files do not count)."""
+    if (out / MANIFEST).is_file():
+        return False
+    return not any((out / sub).is_dir() and next((out / sub).rglob("*.parquet"), None) is not None for sub in (PARALLEL_DIR, MONO_DIR))
 
 
 def json_key(fp: dict) -> str:
@@ -250,6 +278,10 @@ def finish_prep(plan: PrepPlan, ingested: list, filtered: list, bucketed: list, 
     """
     state = read_json(plan.state_file)
     manifest = build_manifest(plan, state, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
+    if plan.prep.keep_scores:
+        from data_prep.pipeline.refilter import write_scores_index
+
+        write_scores_index(plan, state, ingested, filtered, mono_ingested, mono_done)
     write_json_atomic(plan.out_dir / MANIFEST, manifest)
     if not plan.prep.keep_work:
         shutil.rmtree(plan.work, ignore_errors=True)
@@ -273,7 +305,15 @@ def run_prep(cfg: ExperimentConfig, overwrite: bool = False, num_workers: Option
         DataError, MissingResourceError, UnknownLanguageError: bad input files,
             with file and line. Finished shards stay valid; no half-written
             file remains.
+        RunLockedError: another run is writing the same output directory.
     """
+    from lmt.runlock import run_lock
+
+    with run_lock(output_dir(cfg), "lmt prep " + str(cfg.source)):
+        return _run_prep(cfg, overwrite, num_workers)
+
+
+def _run_prep(cfg: ExperimentConfig, overwrite: bool, num_workers: Optional[int]) -> dict:
     t_start = time.time()
     plan, finished = plan_prep(cfg, overwrite)
     if finished is not None:
@@ -327,6 +367,8 @@ def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:
         if src.src_lang and src.tgt_lang:
             build_chain(prep.filters, flores(src.src_lang), flores(src.tgt_lang), src.name, prefix="prep.filters")
             return
+    if sources:  # languages known only once read (XCES link groups): any pair loads the models
+        build_chain(prep.filters, prep.pivot.via, prep.pivot.centres[0] if prep.pivot.centres else prep.pivot.via, prefix="prep.filters")
 
 
 def _maybe_select(cfg: ExperimentConfig) -> None:

@@ -105,7 +105,8 @@ class _Columns:
         self.bucket.append(keys[2])
         if self.keep_scores:
             for k, v in rec.items():
-                if k not in cols and k not in self.scores and k != "drop_reason":
+                # Label columns (lid_src_label) are stored under scores/, not in the training data.
+                if k not in cols and k not in self.scores and k != "drop_reason" and not k.endswith("_label"):
                     self.scores[k] = [None] * self.rows
             for k, col in self.scores.items():
                 col.append(rec.get(k))
@@ -136,46 +137,82 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
 
     The chunk is processed in batches of :data:`BATCH` rows (record dicts are
     what the filters take; they are large, so only one batch lives at a time).
+    Pairs that cannot reach the output (:meth:`PrepPlan.in_scope`) are counted
+    as ``out_of_scope`` and not filtered. With ``keep_scores`` every in-scope
+    pair is also written with all its filter scores to ``scores/<shard>``.
 
     Returns:
-        ``{"pairs": n_in, "kept": n, "drops": {reason: n}, "notes": {...}}``
-        (the done marker).
+        ``{"pairs": n_in, "kept": n, "drops": {reason: n}, "notes": {...},
+        "out_of_scope": n}`` (the done marker).
     """
     corpus_id, chunk = shard
     name = plan.shard_name(corpus_id, chunk)
     done = plan.filter_done(name)
     if done.is_file():
         return read_json(done)
-    prep = plan.prep
     table = pq.read_table(plan.raw_chunk(corpus_id, chunk))
-    drops: Counter = Counter()
-    notes: Counter = Counter()
+    result = _filter_table(plan, name, table, None)
+    write_json_atomic(done, result)
+    return result
+
+
+def refilter_shard(plan: PrepPlan, name: str) -> dict:
+    """Decide shard ``name`` again from its stored scores (``lmt prep --refilter``).
+
+    Reads ``scores/<name>.parquet`` only: no raw corpus, no model. The reader,
+    normalisation and scope counts come from the stored run
+    (``plan.stored[name]``).
+
+    Returns:
+        The same done marker as :func:`filter_shard`.
+    """
+    done = plan.filter_done(name)
+    if done.is_file():
+        return read_json(done)
+    result = _filter_table(plan, name, pq.read_table(plan.scores_file(name)), plan.stored[name])
+    write_json_atomic(done, result)
+    return result
+
+
+def _filter_table(plan: PrepPlan, name: str, table: pa.Table, stored: Optional[dict]) -> dict:
+    """Filter (``stored`` None) or re-decide (``stored``: the first run's counts) one shard."""
+    prep = plan.prep
+    refilter = stored is not None
+    drops: Counter = Counter(stored["pre_drops"] if refilter else {})
+    pre_drops: Counter = Counter()
+    # Re-deciding does not score: the scoring run's notes (e.g. LID skips) carry over.
+    notes: Counter = Counter(stored.get("score_notes", {}) if refilter else {})
+    score_notes: Counter = Counter()
     dropped: list[dict] = []
-    wanted = set(prep.languages) if prep.languages else None
+    out_of_scope = stored["out_of_scope"] if refilter else 0
+    in_scope = plan.in_scope()
     rank = language_rank(prep.pivot.via, prep.pivot.centres)
     kept_cols = _Columns(prep.keep_scores)
+    scored = _Scored() if prep.keep_scores and not refilter else None
     n_buckets = plan.buckets
     for start in range(0, table.num_rows, BATCH):
         records = table.slice(start, BATCH).to_pylist()
-        if prep.normalize:
-            kept_norm = _normalize(records, drops)
+        if not refilter and prep.normalize:
+            kept_norm = _normalize(records, pre_drops)
             if prep.write_dropped:
                 dropped += [r for r in records if "drop_reason" in r]
             records = kept_norm
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for r in records:
-            if wanted is not None and not (r["src_lang"] in wanted and r["tgt_lang"] in wanted):
-                drops["prep:language_not_selected"] += 1
-                if prep.write_dropped:
-                    dropped.append({**r, "drop_reason": "prep:language_not_selected"})
+            if not refilter and not in_scope(r["src_lang"], r["tgt_lang"]):
+                out_of_scope += 1
                 continue
             groups[(r["src_lang"], r["tgt_lang"], r["corpus"])].append(r)
         kept: list[dict] = []
         for (sl, tl, corpus), recs in groups.items():
             chain = get_chain(plan, sl, tl, corpus)
-            before = Counter(chain.notes)
-            ok, bad = chain.apply(recs)
+            before, score_before = Counter(chain.notes), Counter(chain.score_notes)
+            texts = [(r["src"], r["tgt"]) for r in recs] if scored is not None else None
+            ok, bad = chain.redecide(recs) if refilter else chain.apply(recs)
+            if scored is not None:
+                scored.add(recs, texts)
             notes.update(Counter(chain.notes) - before)  # chains are cached: count this shard's events only
+            score_notes.update(Counter(chain.score_notes) - score_before)
             kept += ok
             for r in bad:
                 drops[r["drop_reason"]] += 1
@@ -188,17 +225,54 @@ def filter_shard(plan: PrepPlan, shard: tuple[int, int]) -> dict:
             kept_cols.add(r, pair_keys(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"], n_buckets))
         kept_cols.flush()
         del records, groups, kept
+    drops.update(pre_drops)
     _write_buckets(plan, name, kept_cols)
     if prep.write_dropped:
         _write_dropped(plan, name, dropped)
-    result = {
-        "pairs": table.num_rows,
+    if scored is not None:
+        write_shard(scored.table(), plan.scores_file(name))
+    return {
+        "pairs": stored["pairs"] if refilter else table.num_rows,
         "kept": kept_cols.n,
         "drops": dict(sorted(drops.items())),
         "notes": dict(sorted(notes.items())),
+        "out_of_scope": out_of_scope,
+        "pre_drops": dict(sorted((stored["pre_drops"] if refilter else pre_drops).items())),
+        "score_notes": dict(sorted((stored.get("score_notes", {}) if refilter else score_notes).items())),
     }
-    write_json_atomic(done, result)
-    return result
+
+
+class _Scored:
+    """In-scope pairs as the filters saw them, with every score column (``keep_scores``).
+
+    Turned into Arrow batch by batch, like :class:`_Columns`, so memory stays flat.
+    """
+
+    def __init__(self) -> None:
+        self.batches: list[pa.Table] = []
+
+    def add(self, records: list[dict], texts: list[tuple[str, str]]) -> None:
+        rows = []
+        for r, (src, tgt) in zip(records, texts):
+            row = {k: v for k, v in r.items() if k != "drop_reason"}
+            row["src"], row["tgt"] = src, tgt  # the text before any rewrite (script conversion)
+            rows.append(row)
+        if rows:
+            names = list(BASE_COLUMNS) + sorted({k for r in rows for k in r} - set(BASE_COLUMNS))
+            self.batches.append(pa.Table.from_pylist(rows, schema=pa.schema([pa.field(n, _score_type(n)) for n in names])))
+
+    def table(self) -> pa.Table:
+        if not self.batches:
+            return pa.table({n: pa.array([], _score_type(n)) for n in BASE_COLUMNS})
+        table = pa.concat_tables(self.batches, promote_options="default").sort_by("_ord")
+        names = list(BASE_COLUMNS) + sorted(set(table.column_names) - set(BASE_COLUMNS))
+        return table.select(names)
+
+
+def _score_type(name: str) -> pa.DataType:
+    if name == "_ord":
+        return pa.int64()
+    return pa.string() if name in BASE_COLUMNS or name.endswith("_label") else pa.float64()
 
 
 def _write_buckets(plan: PrepPlan, name: str, kept: _Columns) -> None:

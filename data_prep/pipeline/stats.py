@@ -107,13 +107,18 @@ def render_card(card: dict, console=None) -> None:
         )
     t.add_row("total", "", f"{total_b:,}", f"{total_a:,}", f"{100 * total_a / total_b:.1f}%" if total_b else "-", "", "", "", "")
     console.print(t)
-    if card["drops"]:
+    counts = card.get("counts", {})
+    if card["drops"] or counts.get("out_of_scope"):
         d = Table(title="drops by reason")
         d.add_column("reason")
         d.add_column("pairs", justify="right")
         for reason, n in sorted(card["drops"].items(), key=lambda kv: (-kv[1], kv[0])):
             d.add_row(reason, f"{n:,}")
+        if counts.get("out_of_scope"):
+            d.add_row("out of scope (no wanted direction; not filtered)", f"{counts['out_of_scope']:,}")
         console.print(d)
+    for kind, n in sorted(counts.get("warnings", {}).items()):
+        console.print(f"warning: {n:,} file(s) skipped: {kind.replace('_', ' ')}")
     if card["mono"]:
         m = Table(title="monolingual")
         m.add_column("lang")

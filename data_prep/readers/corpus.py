@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from data_prep.readers.files import FileRef, open_zip
+from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, FileRef, open_zip
 from data_prep.readers.moses import read_moses
 from data_prep.readers.opus_names import (
     corpus_from_folders,
@@ -28,7 +28,7 @@ from data_prep.readers.opus_names import (
     strip_suffixes,
 )
 from data_prep.readers.tmx import read_tmx
-from data_prep.readers.xces import DocStore, first_group_langs, read_xces
+from data_prep.readers.xces import DocStore, read_xces
 from lmt.config.corpora import CorpusSource
 from lmt.errors import DataError, MissingResourceError, UnknownLanguageError
 
@@ -51,13 +51,22 @@ def detect_format(source: CorpusSource) -> str:
     return "moses"
 
 
-def read_corpus(source: CorpusSource, counts: Optional[Counter] = None) -> Iterator[dict]:
+def read_corpus(
+    source: CorpusSource,
+    counts: Optional[Counter] = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    strict: bool = False,
+) -> Iterator[dict]:
     """Stream the pair records of one corpus, in file order.
 
     Args:
         source: the corpus (see :class:`lmt.config.corpora.CorpusSource`).
-        counts: counter receiving ``read:invalid_utf8``, ``read:empty`` and
-            ``read:unaligned`` (pairs skipped while reading).
+        counts: counter receiving ``read:invalid_utf8``, ``read:empty``,
+            ``read:unaligned`` and ``read:line_too_long`` (pairs skipped while
+            reading) and ``warn:empty_alignment`` (XCES files without links).
+        max_line_bytes: longest Moses line (bytes) or TMX/XCES segment
+            (characters) read; longer ones drop their pair.
+        strict: an empty XCES alignment file is an error instead of a warning.
 
     Yields:
         ``{src_lang, tgt_lang, src, tgt, corpus, origin}`` (FLORES codes).
@@ -76,10 +85,10 @@ def read_corpus(source: CorpusSource, counts: Optional[Counter] = None) -> Itera
     fmt = detect_format(source)
     if fmt == "moses":
         plan = moses_plan(source)
-        return read_moses(plan.src, plan.tgt, plan.src_lang, plan.tgt_lang, plan.name, counts)
+        return read_moses(plan.src, plan.tgt, plan.src_lang, plan.tgt_lang, plan.name, counts, max_line_bytes)
     if fmt == "tmx":
-        return _read_tmx(source, counts)
-    return _read_xces(source, counts)
+        return _read_tmx(source, counts, max_line_bytes)
+    return _read_xces(source, counts, strict, max_line_bytes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -156,6 +165,9 @@ def _explicit_plan(source: CorpusSource, want_src: Optional[str], want_tgt: Opti
         src, tgt = (other, FileRef(str(p))) if source.src_path else (FileRef(str(p)), other)
     else:
         raise DataError(f"corpus {source.path}: set both src_path and tgt_path, or point path at one side file")
+    for key, rel, ref in (("src_path", source.src_path, src), ("tgt_path", source.tgt_path, tgt)):
+        if rel:
+            _check_side(source, key, rel, ref)
     sides = [parse_moses_side(r.name) for r in (src, tgt)]
     langs = []
     for want, side, key, ref in ((want_src, sides[0], "src_lang", src), (want_tgt, sides[1], "tgt_lang", tgt)):
@@ -164,6 +176,15 @@ def _explicit_plan(source: CorpusSource, want_src: Optional[str], want_tgt: Opti
         langs.append(want or resolve_code(side[2], ref.display))
     name = source.name or (sides[0][0] if sides[0] else Path(src.name).stem.split(".")[0])
     return MosesPlan(src, tgt, langs[0], langs[1], name)
+
+
+def _check_side(source: CorpusSource, key: str, rel: str, ref: FileRef) -> None:
+    """A side named by ``src_path``/``tgt_path`` must exist (error names the key)."""
+    if ref.member is not None:
+        if ref.member not in open_zip(ref.path).name_set:
+            raise MissingResourceError(f"corpus {source.path}: {key}: no member {rel!r} in the zip archive {ref.path}")
+    elif not Path(ref.path).is_file():
+        raise MissingResourceError(f"corpus {source.path}: {key}: {rel!r} does not exist (looked for {ref.path})")
 
 
 def _zip_groups(p: Path) -> _Groups:
@@ -255,7 +276,7 @@ def _default_name(source: CorpusSource, corpus: Optional[str], has_pair: bool, s
     return (corpus_from_folders(source.path) if has_pair else None) or stem
 
 
-def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
+def _read_tmx(source: CorpusSource, counts: Optional[Counter], max_chars: int) -> Iterator[dict]:
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     corpus, l1, l2 = _pair_langs(source, TMX_SUFFIXES)
@@ -263,7 +284,7 @@ def _read_tmx(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]
     if l1 and l2:
         src_lang, tgt_lang, _ = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
     ref = _source_ref(source)
-    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, bool(l1), TMX_SUFFIXES), counts)
+    return read_tmx(ref, src_lang, tgt_lang, _default_name(source, corpus, bool(l1), TMX_SUFFIXES), counts, max_chars)
 
 
 def _source_ref(source: CorpusSource) -> FileRef:
@@ -273,7 +294,7 @@ def _source_ref(source: CorpusSource) -> FileRef:
     return FileRef(str(p))
 
 
-def default_doc_roots(align_path: "str | Path", langs: tuple[str, str]) -> list[str]:
+def default_doc_roots(align_path: "str | Path", langs: tuple[str, ...]) -> list[str]:
     """Document roots next to an alignment file: ``<lang>.zip`` archives and ``<lang>/`` folders, then the folder."""
     folder = Path(align_path).parent
     roots: list[str] = []
@@ -289,24 +310,18 @@ def default_doc_roots(align_path: "str | Path", langs: tuple[str, str]) -> list[
     return roots
 
 
-def _read_xces(source: CorpusSource, counts: Optional[Counter]) -> Iterator[dict]:
+def _read_xces(source: CorpusSource, counts: Optional[Counter], strict: bool, max_chars: int) -> Iterator[dict]:
     want_src = _cfg_lang(source.src_lang, "src_lang", source)
     want_tgt = _cfg_lang(source.tgt_lang, "tgt_lang", source)
     ref = _source_ref(source)
     corpus, l1, l2 = _pair_langs(source, XML_SUFFIXES)
     name = _default_name(source, corpus, bool(l1), XML_SUFFIXES)
-    if not (l1 and l2):
-        found = first_group_langs(ref)
-        if found:
-            l1, l2 = found
-        elif want_src and want_tgt:
-            l1, l2 = want_src, want_tgt
-        else:
-            raise DataError(
-                f"corpus {source.path}: cannot infer the language pair (name it like de-en.xml.gz "
-                "or set src_lang and tgt_lang)"
-            )
-    src_lang, tgt_lang, swapped = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
-    roots = source.doc_roots() or default_doc_roots(source.path, (l1, l2))
-    store = DocStore(roots, ref.display)
-    return read_xces(ref, store, src_lang, tgt_lang, name, counts, swap=swapped)
+    name_pair = None
+    if l1 and l2:
+        # The name only orients; each link group's languages come from its documents.
+        src, tgt, _ = _orient(l1, l2, want_src, want_tgt, f"corpus {source.path}")
+        name_pair = (src, tgt)
+    langs = tuple(c for c in (l1, l2, want_src, want_tgt) if c)
+    roots = source.doc_roots() or default_doc_roots(source.path, langs)
+    store = DocStore(roots, ref.display, max_chars)
+    return read_xces(ref, store, name, counts, want_src, want_tgt, name_pair, strict)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 from data_prep.readers.corpus import TMX_SUFFIXES, XML_SUFFIXES, default_doc_roots
 from data_prep.readers.files import is_gzip_name, open_zip
@@ -55,8 +55,11 @@ def discover(path: "str | Path") -> list[CorpusSource]:
     if not root.exists():
         raise MissingResourceError(f"{root} does not exist")
     if root.is_dir():
+        # Hidden entries and macOS metadata (__MACOSX/, ._name) are never corpora.
         files = sorted(
-            f for f in root.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(root).parts)
+            f
+            for f in root.rglob("*")
+            if f.is_file() and not any(p.startswith(".") or p == "__MACOSX" for p in f.relative_to(root).parts)
         )
     elif parse_moses_side(root.name):
         # One Moses side: its partner is a sibling with the same prefix.
@@ -95,11 +98,13 @@ def resolve_sources(sources: Iterable[CorpusSource]) -> list[CorpusSource]:
             continue
         want = {k: flores(v) for k, v in (("src_lang", src.src_lang), ("tgt_lang", src.tgt_lang)) if v}
         for found in discover(src.path):
-            pair = (found.src_lang, found.tgt_lang)
+            pair = _name_pair(found)
             if not set(want.values()) <= set(pair):
                 continue
             update: dict = {"name": src.name} if src.name else {}
-            if want.get("src_lang") == pair[1] or want.get("tgt_lang") == pair[0]:
+            if found.format == "xces":
+                update.update(want)  # orients every link group holding these languages
+            elif want.get("src_lang") == pair[1] or want.get("tgt_lang") == pair[0]:
                 update.update(src_lang=pair[1], tgt_lang=pair[0])
                 if found.src_path:
                     update.update(src_path=found.tgt_path, tgt_path=found.src_path)
@@ -189,7 +194,9 @@ def _is_alignment(f: Path) -> bool:
             head = fh.read(4096)
     except (OSError, EOFError) as err:
         raise DataError(f"{f}: cannot read ({err})") from None
-    return b"<cesAlign" in head or b"<linkGrp" in head
+    # An empty file named like an alignment is one (OPUS ships a few): the
+    # reader skips it with a counted warning instead of losing it silently.
+    return b"<cesAlign" in head or b"<linkGrp" in head or not head.strip()
 
 
 def _xces(f: Path) -> CorpusSource:
@@ -197,11 +204,22 @@ def _xces(f: Path) -> CorpusSource:
     assert parsed is not None
     corpus, a, b = parsed
     l1, l2 = resolve_pair(a, b, str(f))
+    # No src_lang/tgt_lang: each link group's languages come from its documents
+    # (the file name only orients them); languages set here would also label
+    # groups whose documents name none, i.e. guess from the file name.
     return CorpusSource(
         path=str(f),
         format="xces",
-        src_lang=l1,
-        tgt_lang=l2,
         name=corpus or corpus_from_folders(f) or f"{a}-{b}",
         docs=default_doc_roots(f, (l1, l2)),
     )
+
+
+def _name_pair(source: CorpusSource) -> tuple[Optional[str], Optional[str]]:
+    """The languages of a discovered source: its own, or its file name's (XCES)."""
+    if source.src_lang or source.format != "xces":
+        return source.src_lang, source.tgt_lang
+    parsed = parse_pair_file(Path(source.path).name, XML_SUFFIXES)
+    if parsed is None:
+        return None, None
+    return resolve_pair(parsed[1], parsed[2], source.path)

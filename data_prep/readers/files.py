@@ -27,11 +27,54 @@ from lmt.errors import DataError, MissingResourceError
 # per-line iteration from Python calls into C calls (about 2x faster).
 BUFFER = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Longest line (bytes) a line reader holds; longer ones are skipped and counted.
+DEFAULT_MAX_LINE_BYTES = 100_000
+LINE_TOO_LONG = "read:line_too_long"
+#: Yielded by :func:`capped_lines` in place of an over-long line.
+TOO_LONG = b"\0<line too long>"
+#: Zip members that are never corpora: macOS resource forks and folder metadata.
+_ZIP_METADATA = re.compile(r"(^|/)(__MACOSX/|\._)")
 
 
 def is_gzip_name(name: str) -> bool:
     """Whether a file name ends in ``.gz``."""
     return name.lower().endswith(".gz")
+
+
+def is_zip_metadata(name: str) -> bool:
+    """Whether a zip member is archive metadata (``__MACOSX/...``, ``._name``), never data."""
+    return bool(_ZIP_METADATA.search(name.replace("\\", "/")))
+
+
+def raw_capped_lines(stream: IO[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Lines read with ``readline(max_bytes + 1)`` (C-level iteration, no checks).
+
+    A line of exactly ``max_bytes + 1`` bytes that does not end in a newline is
+    over the cap: the caller passes it to :func:`skip_rest`. Hot loops use this
+    instead of :func:`capped_lines` to save a Python call per line.
+    """
+    return iter(functools.partial(stream.readline, max_bytes + 1), b"")
+
+
+def skip_rest(stream: IO[bytes], line: bytes, max_bytes: int) -> bool:
+    """Whether ``line`` (from :func:`raw_capped_lines`) is over the cap; if so
+    the rest of it is read and thrown away, 64 KiB at a time."""
+    if len(line) <= max_bytes or line[-1] == 10:  # 10: b"\n"
+        return False
+    while line and line[-1] != 10:
+        line = stream.readline(1 << 16)
+    return True
+
+
+def capped_lines(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary stream, each read with a byte cap.
+
+    A line longer than ``max_bytes`` (without its newline) is consumed in 64 KiB
+    pieces that are thrown away, and :data:`TOO_LONG` is yielded in its place,
+    so memory stays flat even on a 300 MB line without a newline.
+    """
+    for line in raw_capped_lines(stream, max_bytes):
+        yield TOO_LONG if skip_rest(stream, line, max_bytes) else line
 
 
 def unsafe_member(name: str) -> bool:
@@ -64,7 +107,8 @@ class SafeZip:
                     f"{self.path}: unsafe member path {info.filename!r} (absolute or containing '..'); "
                     "refusing to read this archive"
                 )
-        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir()]
+        # Metadata members (__MACOSX/, ._*) are not listed: they are never corpora.
+        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir() and not is_zip_metadata(i.filename)]
         self.name_set = frozenset(self.names)
 
     def open(self, member: str) -> IO[bytes]:

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator, Optional
 
-from data_prep.readers.files import FileRef, decode_errors
+from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG, TOO_LONG, FileRef, capped_lines, decode_errors
 from data_prep.readers.moses import EMPTY, INVALID_UTF8
 from data_prep.readers.opus_names import flores
 from lmt.errors import DataError, UnknownLanguageError
@@ -17,6 +17,7 @@ def read_monolingual(
     lang: str,
     corpus: Optional[str] = None,
     counts: Optional[Counter] = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[dict]:
     """Yield ``{lang, text, corpus}`` for each non-empty UTF-8 line.
 
@@ -24,7 +25,9 @@ def read_monolingual(
         path: text file (``.gz`` decompressed on the fly) or a :class:`FileRef`.
         lang: language code in any registry form; records carry the FLORES code.
         corpus: corpus name (default: the file name up to its first dot).
-        counts: counter receiving ``read:invalid_utf8`` and ``read:empty``.
+        counts: counter receiving ``read:invalid_utf8``, ``read:empty`` and
+            ``read:line_too_long``.
+        max_line_bytes: longest line read (bytes); longer lines are skipped.
 
     Raises:
         UnknownLanguageError: ``lang`` is not known (names the file).
@@ -39,7 +42,10 @@ def read_monolingual(
     counts = counts if counts is not None else Counter()
     n = 0
     with decode_errors(ref.display), ref.open() as f:
-        for n, raw in enumerate(f, 1):
+        for n, raw in enumerate(capped_lines(f, max_line_bytes), 1):
+            if raw is TOO_LONG:
+                counts[LINE_TOO_LONG] += 1
+                continue
             try:
                 text = raw.decode("utf-8").strip()
             except UnicodeDecodeError:

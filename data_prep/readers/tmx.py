@@ -17,12 +17,15 @@ from collections import Counter
 from typing import Iterator, Optional
 
 from data_prep.readers.files import FileRef
+from data_prep.readers.files import DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG
 from data_prep.readers.moses import EMPTY, INVALID_UTF8
 from data_prep.readers.opus_names import flores
 from data_prep.readers.xmlstream import REPLACEMENT, feed, make_parser
 from lmt.errors import DataError, UnknownLanguageError
 
 UNALIGNED = "read:unaligned"
+#: Stands for a segment longer than the cap (its text is never kept).
+TOO_LONG = "\0<segment too long>"
 # TMX 1.4 inline elements that hold native codes of the original format, not text.
 NATIVE_CODE = frozenset({"bpt", "ept", "ph", "it", "ut"})
 
@@ -30,8 +33,10 @@ NATIVE_CODE = frozenset({"bpt", "ept", "ph", "it", "ut"})
 class _TmxHandler:
     """Expat callbacks collecting ``(tu_number, line, {raw_lang: text})``."""
 
-    def __init__(self, parser) -> None:
+    def __init__(self, parser, max_chars: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.parser = parser
+        self.max_chars = max_chars
+        self.size = 0
         self.units: list[tuple[int, int, dict]] = []
         self.n_tu = 0
         self.tu_line = 0
@@ -54,17 +59,21 @@ class _TmxHandler:
         elif name == "tuv":
             self.lang = attrs.get("xml:lang") or attrs.get("lang")
         elif name == "seg" and self.segs is not None:
-            self.buf = []
+            self.buf, self.size = [], 0
 
     def chars(self, data: str) -> None:
         if self.buf is not None and not self.skip:
-            self.buf.append(data)
+            # A segment over the cap stops growing: expat hands text over in
+            # pieces, so a 300 MB <seg> never sits in memory whole.
+            self.size += len(data)
+            if self.size <= self.max_chars:
+                self.buf.append(data)
 
     def end(self, name: str) -> None:
         if self.buf is not None:
             if name == "seg":
                 if self.lang and self.lang not in self.segs:
-                    self.segs[self.lang] = "".join(self.buf)
+                    self.segs[self.lang] = TOO_LONG if self.size > self.max_chars else "".join(self.buf)
                 self.buf = None
             elif name in NATIVE_CODE:
                 self.skip -= 1
@@ -79,6 +88,7 @@ def read_tmx(
     tgt_lang: Optional[str],
     corpus: str,
     counts: Optional[Counter] = None,
+    max_chars: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[dict]:
     """Yield pair records from a TMX file.
 
@@ -89,6 +99,8 @@ def read_tmx(
         tgt_lang: FLORES code of the target side; None takes the second.
         corpus: corpus name stored in each record.
         counts: counter receiving the ``read:*`` counts.
+        max_chars: longest segment kept (characters); a longer one drops its
+            unit (``read:line_too_long``).
 
     Yields:
         Pair records with origin ``"<file>#tu<N>"`` (1-based unit number).
@@ -99,7 +111,7 @@ def read_tmx(
     """
     counts = counts if counts is not None else Counter()
     parser = make_parser(ref.display)
-    handler = _TmxHandler(parser)
+    handler = _TmxHandler(parser, max_chars)
     codes: dict[str, str] = {}
     prefix = ref.short + "#tu"
 
@@ -131,6 +143,9 @@ def read_tmx(
                 s, t = by_code.get(src_lang), by_code.get(tgt_lang)
                 if s is None or t is None:
                     counts[UNALIGNED] += 1
+                    continue
+                if s is TOO_LONG or t is TOO_LONG:
+                    counts[LINE_TOO_LONG] += 1
                     continue
                 if REPLACEMENT in s or REPLACEMENT in t:
                     counts[INVALID_UTF8] += 1

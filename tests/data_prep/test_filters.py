@@ -50,7 +50,7 @@ def test_length_counts_words_or_characters_by_script():
         pair("one two three", "猫睡觉", tl="zho_Hans"),  # 3 chars
         pair("one two three", "猫", tl="zho_Hans"),
     ]
-    assert f.score(pairs)[4] == (3, 11, False, True)
+    assert f.score(pairs)[4] == (3, 11, False, True, 13, 11)
     assert run(f, pairs) == [None, "src_too_short", "src_too_long", "tgt_too_short", "tgt_too_long", None, "tgt_too_short"]
     assert run(LengthFilter(unit="chars", max_chars=20), [pair("one two three four", "a")]) == [None]
 
@@ -298,7 +298,8 @@ def test_chain_pickles_small_and_decides_the_same():
     clone = pickle.loads(blob)
     got = clone.apply([dict(p) for p in pairs])
     assert got == expected
-    assert [p.get("drop_reason") for p in got[1]] == ["src_equals_tgt:identical", "lid:tgt_wrong_lang"]
+    # German text on the Kirghiz side: caught by the (cheaper) script check before LID.
+    assert [p.get("drop_reason") for p in got[1]] == ["src_equals_tgt:identical", "script:tgt_wrong_script"]
 
 
 def test_characters_beyond_the_bmp_are_classified():

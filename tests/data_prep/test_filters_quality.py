@@ -47,13 +47,29 @@ def test_quality_filter_scores_with_cometkiwi_and_drops_below_threshold(kiwi):
     assert len(kept) == len(PAIRS) and not dropped
 
 
+def _counting(chain) -> list[int]:
+    """Record how many pairs each call of the chain's quality filter scores."""
+    quality = chain.filters[chain.names.index("quality")]
+    calls: list[int] = []
+    inner = quality.score
+    quality.score = lambda pairs: calls.append(len(pairs)) or inner(pairs)
+    return calls
+
+
 def test_quality_filter_runs_after_cheap_filters_only_on_survivors(kiwi):
     cfg = FiltersConfig(defaults={"quality": {"model": kiwi, "min_score": None}, "length_ratio": {}})
-    chain = build_chain(cfg, "eng_Latn", "deu_Latn", keep_scores=True)
+    chain = build_chain(cfg, "eng_Latn", "deu_Latn")
     assert chain.names == ["length_ratio", "quality"]
+    calls = _counting(chain)
     kept, dropped = chain.apply(records())
     assert [d["drop_reason"] for d in dropped] == ["length_ratio:too_high"]  # "Yes." vs 5 words
-    assert "quality" not in dropped[0] and all("quality" in r for r in kept)
+    assert calls == [len(PAIRS) - 1]  # COMET never saw the dropped pair
+    # keep_scores: every filter scores every pair (the price of re-deciding later).
+    chain = build_chain(cfg, "eng_Latn", "deu_Latn", keep_scores=True)
+    calls = _counting(chain)
+    kept, dropped = chain.apply(records())
+    assert calls == [len(PAIRS)] and [d["drop_reason"] for d in dropped] == ["length_ratio:too_high"]
+    assert "quality" in dropped[0] and all("quality" in r for r in kept)
 
 
 def test_quality_filter_errors(tmp_path):

@@ -257,7 +257,9 @@ def test_directions_and_languages_selection(tmp_path, multiway):
     )
     man = run_prep(cfg)
     assert sorted(man["directions"]) == ["eng_Latn-kir_Cyrl", "eng_Latn-zho_Hans", "zho_Hans-kir_Cyrl"]
-    assert man["counts"]["drops"] == {"prep:language_not_selected": 16}
+    # En-De and En-Ru are outside prep.languages: counted as out of scope, never filtered.
+    assert man["counts"]["drops"] == {}
+    assert man["counts"]["out_of_scope"] == 16
     assert man["directions"]["zho_Hans-kir_Cyrl"]["pivot"] == 8
 
 
@@ -272,7 +274,8 @@ def test_monolingual(tmp_path, parallel_text):
     # lid.176 reads Kirghiz lines 3 and 4 as kk/tt (see test_exact_records_pivot_and_aux).
     assert texts == [parallel_text["kir_Cyrl"][i] for i in (0, 1, 2, 5, 6, 7)]
     assert man["mono"]["kir_Cyrl"]["kept"] == 6
-    assert man["mono"]["kir_Cyrl"]["drops"].get("lid:src_wrong_lang") == 3
+    # The English line fails the (cheaper) script check first.
+    assert man["mono"]["kir_Cyrl"]["drops"] == {"lid:src_wrong_lang": 2, "read:empty": 1, "script:src_wrong_script": 1}
 
 
 def test_config_change_needs_overwrite(tmp_path, multiway):
@@ -352,7 +355,8 @@ def test_keep_scores_follow_their_side_and_direct_plus_pivot(tmp_path, parallel_
     out = cfg.stage_dir("prep")
     en_de, de_en = records(out, "eng_Latn-deu_Latn"), records(out, "deu_Latn-eng_Latn")
     assert list(en_de[0]) == ["src_lang", "tgt_lang", "src", "tgt", "corpus", "origin", "aux_lang", "aux",
-                              "length_src", "length_tgt", "lid_src_prob", "lid_tgt_prob"]
+                              "length_src", "length_src_chars", "length_tgt", "length_tgt_chars",
+                              "lid_src_prob", "lid_tgt_prob"]
     assert 0.9 < en_de[1]["lid_tgt_prob"] <= 1.0  # German side, in the German column
     assert de_en[1]["lid_src_prob"] == en_de[1]["lid_tgt_prob"] and de_en[1]["lid_tgt_prob"] == en_de[1]["lid_src_prob"]
     # zho->deu: the direct corpus first (with scores), then the pivoted pairs (no scores, English aux).

@@ -32,7 +32,7 @@ def test_discover_every_format(opus_dir):
     summary = [(Path(s.path).name, s.format, s.src_lang, s.tgt_lang, s.name) for s in found]
     assert summary == [
         ("OpenSubtitles.de-en.tmx.gz", "tmx", "deu_Latn", "eng_Latn", "OpenSubtitles"),
-        ("de-en.xml.gz", "xces", "deu_Latn", "eng_Latn", "Toy"),
+        ("de-en.xml.gz", "xces", None, None, "Toy"),  # languages per link group, from the documents
         ("bible-uedin.de-en", "moses", "deu_Latn", "eng_Latn", "bible-uedin"),
         ("en-zh_cn.txt.zip", "moses", "eng_Latn", "zho_Hans", "TED2020"),
     ]

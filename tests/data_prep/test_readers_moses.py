@@ -193,5 +193,60 @@ def test_missing_side_names_what_is_there(tmp_path):
     (tmp_path / "c.en-de.en").write_text("a\n")
     with pytest.raises(DataError, match=r"no complete Moses pair.*incomplete: \{'c\.en-de': \['en'\]\}"):
         list(read_corpus(CorpusSource(path=str(tmp_path / "c.en-de"))))
+    with pytest.raises(MissingResourceError, match=r"corpus .*: src_path: 'train\.src' does not exist"):
+        list(read_corpus(CorpusSource(path=str(tmp_path), src_path="train.src", tgt_path="train.tgt")))
+    (tmp_path / "train.src").write_text("a\n")
+    with pytest.raises(MissingResourceError, match=r"corpus .*: tgt_path: 'train\.tgt' does not exist"):
+        list(read_corpus(CorpusSource(path=str(tmp_path), src_path="train.src", tgt_path="train.tgt")))
+    (tmp_path / "train.tgt").write_text("b\n")
     with pytest.raises(DataError, match=r"cannot infer src_lang from 'train\.src'"):
         list(read_corpus(CorpusSource(path=str(tmp_path), src_path="train.src", tgt_path="train.tgt")))
+    z = write_moses_zip(tmp_path / "z" / "de-en.txt.zip", "X", "de", "en", ["a"], ["b"])
+    with pytest.raises(MissingResourceError, match=r"tgt_path: no member 'X\.de-en\.fr' in the zip archive"):
+        list(read_corpus(CorpusSource(path=str(z), src_path="X.de-en.de", tgt_path="X.de-en.fr")))
+
+
+def test_over_long_line_dropped_with_flat_memory(tmp_path):
+    """A 300 MB line without a newline in a small .gz: dropped, counted, never held."""
+    src = tmp_path / "c.de-en.de.gz"
+    with gzip.open(src, "wb", compresslevel=1) as f:
+        f.write("Guten Morgen.\n".encode())
+        block = b"a" * (1 << 20)
+        for _ in range(300):
+            f.write(block)
+        f.write(b"\nWie geht's?\n")
+    with gzip.open(tmp_path / "c.de-en.en.gz", "wb") as f:
+        f.write(b"Good morning.\nlong\nHow are you?\n")
+    assert src.stat().st_size < 2_000_000
+    counts = Counter()
+    tracemalloc.start()
+    try:
+        recs = list(read_corpus(CorpusSource(path=str(tmp_path / "c.de-en")), counts, max_line_bytes=100_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(r["src"], r["origin"]) for r in recs] == [("Guten Morgen.", "c.de-en.de.gz:1"), ("Wie geht's?", "c.de-en.de.gz:3")]
+    assert counts == Counter({"read:line_too_long": 1})
+    assert peak < 8_000_000, peak
+    # Monolingual files read with the same cap.
+    mono_counts = Counter()
+    assert [r["text"] for r in read_monolingual(src, "de", counts=mono_counts, max_line_bytes=100_000)] == ["Guten Morgen.", "Wie geht's?"]
+    assert mono_counts == Counter({"read:line_too_long": 1})
+
+
+def test_zip_metadata_members_are_not_corpora(tmp_path, de_en):
+    from data_prep.readers import discover
+
+    de, en = de_en
+    z = write_moses_zip(
+        tmp_path / "de-en.txt.zip", "Toy", "de", "en", de, en,
+        extra={"__MACOSX/._Toy.de-en.de": b"\x00\x05\x16\x07", "__MACOSX/._Toy.de-en.en": b"\x00\x05\x16\x07",
+               "._Toy.de-en.de": b"\x00\x05", "._Toy.de-en.en": b"\x00\x05"},
+    )
+    found = discover(tmp_path)
+    assert [(s.name, s.src_path, s.tgt_path) for s in found] == [("Toy", "Toy.de-en.de", "Toy.de-en.en")]
+    assert len(list(read_corpus(CorpusSource(path=str(z))))) == len(de)
+    # Extracted on disk, the metadata folder is skipped too.
+    write_moses(tmp_path / "x" / "__MACOSX", "Toy", "de", "en", de, en)
+    write_moses(tmp_path / "x", "Toy", "de", "en", de, en)
+    assert [s.path for s in discover(tmp_path / "x")] == [str(tmp_path / "x" / "Toy.de-en")]

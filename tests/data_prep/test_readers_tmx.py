@@ -173,3 +173,25 @@ def test_tmx_region_tags_fall_back_to_language_not_script(tmp_path):
     # A script subtag is never dropped: Serbian in Latin script is not Serbian in Cyrillic.
     with pytest.raises(UnknownLanguageError, match=r"script\.tmx:5: unknown xml:lang 'sr-Latn'"):
         list(read_corpus(CorpusSource(path=str(path))))
+
+
+def test_over_long_segment_dropped_with_flat_memory(tmp_path):
+    """A 50 MB <seg> in a small .tmx.gz: the unit is dropped and counted, the text never held."""
+    path = tmp_path / "c.de-en.tmx.gz"
+    head, tail = tmx_bytes([{"de": "Hallo.", "en": "Hello."}, {"de": "@@", "en": "Long."}, {"de": "Tschüss.", "en": "Bye."}]).split(b"@@")
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(head)
+        for _ in range(50):
+            f.write(b"a" * (1 << 20))
+        f.write(tail)
+    assert path.stat().st_size < 500_000
+    counts = Counter()
+    tracemalloc.start()
+    try:
+        recs = list(read_corpus(CorpusSource(path=str(path)), counts, max_line_bytes=100_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r["src"] for r in recs] == ["Hallo.", "Tschüss."]
+    assert counts == Counter({"read:line_too_long": 1})
+    assert peak < 8_000_000, peak

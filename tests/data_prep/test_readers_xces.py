@@ -120,15 +120,76 @@ def test_xces_unsafe_doc_zip_refused(tmp_path):
         list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz"))))
 
 
-def test_xces_empty_alignment_and_missing_docs_root(tmp_path):
+@pytest.mark.parametrize("content", [b"", align_bytes([])], ids=["zero_bytes", "no_links"])
+def test_xces_empty_alignment_skipped_with_warning_or_strict(tmp_path, content):
     folder = tmp_path / "c"
     folder.mkdir()
     with gzip.open(folder / "de-en.xml.gz", "wb") as f:
-        f.write(align_bytes([]))
-    with pytest.raises(DataError, match=r"de-en\.xml\.gz is empty \(no <link>"):
-        list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz"))))
+        f.write(content)
+    counts = Counter()
+    assert list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz")), counts)) == []
+    assert counts == Counter({"warn:empty_alignment": 1})
+    with pytest.raises(DataError, match=r"de-en\.xml\.gz is empty \(no <link> alignments\); prep.strict is on"):
+        list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz")), strict=True))
     with pytest.raises(MissingResourceError, match="document root .*nowhere does not exist"):
         list(read_corpus(CorpusSource(path=str(folder / "de-en.xml.gz"), docs=str(tmp_path / "nowhere"))))
+
+
+SV_DOCS = {
+    "sv/a.xml.gz": {"1": "Katten sover.", "2": "God morgon."},
+    "de/a.xml.gz": {"1": "Die Katze schläft.", "2": "Guten Morgen."},
+    "en/a.xml.gz": {"1": "The cat sleeps.", "2": "Good morning."},
+}
+
+
+def test_xces_languages_per_link_group(tmp_path):
+    """One file, named de-en, holds an sv->de group, an en->de group (reversed
+    order) and an sv->en group: each group is labelled by its own documents."""
+    groups = [
+        ("sv/a.xml.gz", "de/a.xml.gz", ["1;1"]),
+        ("en/a.xml.gz", "de/a.xml.gz", ["2;2"]),
+        ("sv/a.xml.gz", "en/a.xml.gz", ["1;1"]),
+    ]
+    align = write_xces(tmp_path / "c", "de", "en", SV_DOCS, groups, zipped=False)
+    recs = list(read_corpus(CorpusSource(path=str(align))))
+    assert [(r["src_lang"], r["tgt_lang"], r["src"], r["tgt"]) for r in recs] == [
+        ("swe_Latn", "deu_Latn", "Katten sover.", "Die Katze schläft."),
+        # en->de group inside a de-en file: oriented like the file name, texts follow.
+        ("deu_Latn", "eng_Latn", "Guten Morgen.", "Good morning."),
+        ("swe_Latn", "eng_Latn", "Katten sover.", "The cat sleeps."),
+    ]
+    # A wanted source language puts every group holding it on the source side.
+    recs = list(read_corpus(CorpusSource(path=str(align), src_lang="en")))
+    assert [(r["src_lang"], r["tgt_lang"], r["src"]) for r in recs][1:] == [
+        ("eng_Latn", "deu_Latn", "Good morning."),
+        ("eng_Latn", "swe_Latn", "The cat sleeps."),
+    ]
+
+
+def test_xces_document_lang_attribute_wins_over_path(tmp_path):
+    folder = tmp_path / "c"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "de-en.xml").write_bytes(align_bytes([("docs/x.xml", "docs/y.xml", ["1;1"])]))
+    (folder / "docs/x.xml").write_bytes(doc_bytes({"1": "Good morning."}).replace(b'<document id="d"', b'<document id="d" lang="en"'))
+    (folder / "docs/y.xml").write_bytes(doc_bytes({"1": "Guten Morgen."}).replace(b'<document id="d"', b'<document id="d" xml:lang="de"'))
+    recs = list(read_corpus(CorpusSource(path=str(folder / "de-en.xml"))))
+    assert [(r["src_lang"], r["tgt_lang"], r["src"]) for r in recs] == [("deu_Latn", "eng_Latn", "Guten Morgen.")]
+
+
+def test_xces_group_without_languages_is_an_error(tmp_path):
+    folder = tmp_path / "c"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "de-en.xml").write_bytes(
+        align_bytes([("de/x.xml", "en/x.xml", ["1;1"]), ("docs/a.xml", "docs/b.xml", ["1;1"])])
+    )
+    for rel, text in (("de/x.xml", "Hallo."), ("en/x.xml", "Hello."), ("docs/a.xml", "Hallo."), ("docs/b.xml", "Hello.")):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(doc_bytes({"1": text}))
+    with pytest.raises(DataError, match=r"de-en\.xml:7: cannot tell the languages of <linkGrp fromDoc='docs/a\.xml' toDoc='docs/b\.xml'>"):
+        list(read_corpus(CorpusSource(path=str(folder / "de-en.xml"))))
+    # Languages set in the config name such groups (the user said so: not a guess).
+    recs = list(read_corpus(CorpusSource(path=str(folder / "de-en.xml"), src_lang="de", tgt_lang="en")))
+    assert [(r["src_lang"], r["tgt_lang"], r["src"]) for r in recs] == [("deu_Latn", "eng_Latn", "Hallo.")] * 2
 
 
 def _xces_peak(folder, n_docs: int) -> tuple[int, int]:
@@ -154,3 +215,12 @@ def test_xces_memory_bounded_by_documents_not_corpus(tmp_path):
     assert (n_small, n_big) == (1_000, 8_000)
     # 8x the documents and pairs: finished documents are freed as we go.
     assert peak_big < 1.5 * peak_small, (peak_small, peak_big)
+
+
+def test_over_long_sentence_dropped(tmp_path):
+    docs = {"de/a.xml.gz": {"1": "Hallo.", "2": "x" * 200_000, "3": "Tschüss."},
+            "en/a.xml.gz": {"1": "Hello.", "2": "Long.", "3": "Bye."}}
+    align = write_xces(tmp_path / "c", "de", "en", docs, [("de/a.xml.gz", "en/a.xml.gz", ["1;1", "2;2", "3;3"])])
+    counts = Counter()
+    recs = list(read_corpus(CorpusSource(path=str(align)), counts, max_line_bytes=100_000))
+    assert [r["src"] for r in recs] == ["Hallo.", "Tschüss."] and counts == Counter({"read:line_too_long": 1})

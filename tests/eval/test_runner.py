@@ -133,6 +133,11 @@ def test_bad_inputs(make_config, varied_model_dir, flores_dir, tmp_path):
     run.hyp_path = lambda d: bad  # a hypothesis file of the wrong length
     with pytest.raises(DataError, match=r"hyps.txt has 1 lines but 3 are expected \(the first 3 lines of the reference .*kir_Cyrl.devtest\)"):
         run.score(run.directions[0])
+    # A second evaluation of the same run directory is refused, naming the holder.
+    from lmt.runlock import RunLockedError, run_lock
+
+    with run_lock(run.out, "lmt eval other.yaml"), pytest.raises(RunLockedError, match=r"pid \d+ .*\(lmt eval other.yaml\)"):
+        run.run()
 
 
 def test_lmt_eval_command_on_the_tiny_model(make_config, tiny_model_dir, flores_dir, capsys):

@@ -121,3 +121,18 @@ def test_shipped_configs_load_with_paper_hyperparameters(name):
             assert sft.global_batch_size % (sft.micro_batch_size * gpus) == 0
     else:
         assert cfg.train.model.path is None and cfg.train.launcher.num_gpus == 2
+
+
+def test_second_training_run_on_one_stage_dir_is_refused(run, capsys, monkeypatch):
+    """Two `lmt train sft` on one checkpoint dir: the second gets one line naming the holder."""
+    import subprocess
+
+    from lmt.cli import main
+    from lmt.runlock import run_lock
+
+    tmp, cfg = run
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: pytest.fail("the launcher must not start"))
+    with run_lock(tmp / "run" / "checkpoints" / "sft", "lmt train sft other.yaml"):
+        assert main(["train", "sft", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "is in use by another run: pid" in err and "(lmt train sft other.yaml)" in err and "Traceback" not in err

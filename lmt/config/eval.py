@@ -54,7 +54,9 @@ class EvalConfig(StrictModel):
     max_sentences: Optional[int] = Field(None, ge=1, description="translate only the first N sentences (quick runs)")
 
     prompt: str = Field("released", description="prompt template: released (LMT-60 checkpoints), released_v0, stp, pmp")
-    use_chat_template: bool = Field(True, description="wrap the prompt in the tokenizer's chat template")
+    use_chat_template: Optional[bool] = Field(
+        None, description="None: as the prompt template defines; false: raw prompt text (base / CPT-only models)"
+    )
     pmp: Literal["none", "oracle", "self"] = Field(
         "none",
         description="none: plain prompt; oracle (PMP-O): reference auxiliary sentence; "

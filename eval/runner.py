@@ -20,7 +20,9 @@ report) unless ``eval.strict``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -36,6 +38,7 @@ from lmt.config.eval import EvalConfig
 from lmt.errors import ConfigError, DataError, MissingResourceError
 from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic, write_text_atomic
 from lmt.languages import Direction, language_name, parse_directions
+from lmt.prompts import get_template
 from lmt.log import get_logger, progress
 
 log = get_logger("lmt.eval")
@@ -154,6 +157,9 @@ class EvalRun:
         weights = sorted(Path(self.model_path).glob("*.safetensors")) + sorted(Path(self.model_path).glob("*.bin"))
         data["model_weights"] = [file_fingerprint(w) for w in weights if w.is_file()]
         data["aux_map"] = self.cfg.aux_map
+        # The template's definition (text, chat use and arguments): a change means new prompts.
+        template = dataclasses.asdict(get_template(self.ec.prompt, self.ec.use_chat_template))
+        data["prompt_template"] = json.loads(json.dumps(template))  # as generation.json stores it
         data["n_segments"] = self.n
         return data
 

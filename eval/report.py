@@ -115,7 +115,9 @@ def _with_ci(rows: list[dict], metrics: list[str]) -> list[str]:
     return [m for m in metrics if any("ci95" in r["metrics"].get(m, {}) for r in rows)]
 
 
-def render_markdown(rows: list[dict], title: str = "FLORES-200 evaluation", skipped: Optional[dict[str, str]] = None) -> str:
+def render_markdown(
+    rows: list[dict], title: str = "FLORES-200 evaluation", skipped: Optional[dict[str, str]] = None
+) -> str:
     """The Markdown report: aggregates, then every direction, then signatures."""
     metrics = _metric_names(rows)
     agg = aggregate(rows)
@@ -143,8 +145,10 @@ def render_markdown(rows: list[dict], title: str = "FLORES-200 evaluation", skip
         lines += ["", f"+/-: half-width of the 95% bootstrap interval ({', '.join(map(str, boots))} resamples)."]
     if skipped:
         lines += ["", "## Skipped directions", ""] + [f"- {d}: {why}" for d, why in sorted(skipped.items())]
-    sigs = sorted({f"{m}: {r['metrics'][m]['signature']}" for r in rows for m in r["metrics"] if "signature" in r["metrics"][m]})
-    comet = sorted({r["metrics"]["comet"].get("model", "") for r in rows if "signature" not in r["metrics"].get("comet", {"signature": 1})})
+    sigs = sorted({f"{m}: {res['signature']}" for r in rows for m, res in r["metrics"].items() if "signature" in res})
+    # Score files written before COMET had a signature: name the model at least.
+    old_comet = [r["metrics"]["comet"] for r in rows if "signature" not in r["metrics"].get("comet", {"signature": 1})]
+    comet = sorted({res.get("model", "") for res in old_comet})
     lines += ["", "## Signatures", ""] + [f"- `{s}`" for s in sigs] + [f"- `comet: {c}`" for c in comet]
     return "\n".join(lines) + "\n"
 

@@ -246,7 +246,9 @@ class EvalRun:
         reuse = path.is_file() and (path in self._fresh_aux or not self.ec.overwrite)
         if reuse and len(lines := read_lines(path)) == self.n:
             return aux_lang, lines
-        prompts = render_many(self.engine.tokenizer, self.ec.prompt, d.src, aux_lang, srcs, use_chat_template=self.ec.use_chat_template)
+        prompts = render_many(
+            self.engine.tokenizer, self.ec.prompt, d.src, aux_lang, srcs, use_chat_template=self.ec.use_chat_template
+        )
         aux = self.engine.generate(prompts, desc=f"{d.src}-{aux_lang} (PMP-S auxiliary)")
         write_lines(path, aux)
         self._fresh_aux.add(path)

@@ -83,7 +83,12 @@ def one_shot_user_text(template: PromptTemplate, example: Sample, s: Sample) -> 
 
 
 def encode(
-    tokenizer: Any, user: str, response: str, use_chat_template: bool, max_length: int, template: "str | PromptTemplate" = "stp"
+    tokenizer: Any,
+    user: str,
+    response: str,
+    use_chat_template: bool,
+    max_length: int,
+    template: "str | PromptTemplate" = "stp",
 ) -> tuple[list[int], int]:
     """Token ids of prompt+response and the number of response tokens at the end.
 
@@ -116,7 +121,12 @@ class PairEncoder:
     _USER, _RESP = "\x00LMTUSER\x00", "\x00LMTRESP\x00"
 
     def __init__(
-        self, tokenizer: Any, use_chat_template: bool, max_length: int, probe: tuple[str, str], template: "str | PromptTemplate" = "stp"
+        self,
+        tokenizer: Any,
+        use_chat_template: bool,
+        max_length: int,
+        probe: tuple[str, str],
+        template: "str | PromptTemplate" = "stp",
     ) -> None:
         self.tokenizer = tokenizer
         self.template = template
@@ -140,7 +150,8 @@ class PairEncoder:
     def encode_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
         """:func:`encode` for every ``(user, response)`` pair."""
         if self.parts is None:
-            return [encode(self.tokenizer, u, r, self.use_chat_template, self.max_length, self.template) for u, r in pairs]
+            args = (self.use_chat_template, self.max_length, self.template)
+            return [encode(self.tokenizer, u, r, *args) for u, r in pairs]
         p_pre, p_post, r_pre, r_post = self.parts
         prompts = [p_pre + u + p_post for u, _ in pairs]
         responses = [r_pre + r + r_post for _, r in pairs]

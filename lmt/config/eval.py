@@ -9,7 +9,9 @@ eval:
   prompt: released                   # released | released_v0 | stp | pmp
   pmp: none                          # none | oracle (PMP-O) | self (PMP-S)
   num_beams: 5
-  comet_model: Unbabel/wmt22-comet-da   # or a local checkpoint dir
+  comet_model: Unbabel/wmt22-comet-da   # or a local checkpoint dir; null: no COMET
+  bootstrap: 1000                    # 95% intervals for every metric (COMET too)
+  strict: false                      # skip (and list) directions whose language FLORES lacks
 ```
 """
 
@@ -22,6 +24,8 @@ from pydantic import Field, field_validator
 from lmt.config.base import StrictModel
 
 METRICS = ("chrf", "chrf++", "bleu", "comet")
+#: Metrics a report can draw: the scored ones plus the off-target rate.
+HEATMAP_METRICS = METRICS + ("off_target",)
 
 
 class EvalConfig(StrictModel):
@@ -52,9 +56,16 @@ class EvalConfig(StrictModel):
         "all", description="all (234), en2x, x2en, zh2x, x2zh, a tier (high/medium/low), or SRC-TGT pairs"
     )
     max_sentences: Optional[int] = Field(None, ge=1, description="translate only the first N sentences (quick runs)")
+    strict: bool = Field(
+        False,
+        description="a language missing from every FLORES directory is an error (default: its directions are "
+        "skipped with a warning and listed in the report)",
+    )
 
     prompt: str = Field("released", description="prompt template: released (LMT-60 checkpoints), released_v0, stp, pmp")
-    use_chat_template: bool = Field(True, description="wrap the prompt in the tokenizer's chat template")
+    use_chat_template: Optional[bool] = Field(
+        None, description="None: as the prompt template defines; false: raw prompt text (base / CPT-only models)"
+    )
     pmp: Literal["none", "oracle", "self"] = Field(
         "none",
         description="none: plain prompt; oracle (PMP-O): reference auxiliary sentence; "
@@ -80,24 +91,44 @@ class EvalConfig(StrictModel):
     )
     bootstrap: int = Field(0, ge=0, description="bootstrap resamples for 95% confidence intervals per direction (0: off)")
     comet_model: Optional[str] = Field(
-        None, description="COMET checkpoint dir, .ckpt or hub id (Unbabel/wmt22-comet-da); unset: no COMET"
+        None,
+        description="COMET checkpoint dir, .ckpt or hub id (Unbabel/wmt22-comet-da, the paper's COMET-22); null: no "
+        "COMET. Loaded before any translation: a model that cannot be loaded stops the run at once",
     )
     comet_encoder: Optional[str] = Field(
         None, description="local dir with the COMET encoder's tokenizer+config (e.g. xlm-roberta-large) for offline use"
     )
     comet_batch_size: int = Field(16, ge=1, description="COMET batch size")
     comet_gpus: Optional[int] = Field(None, ge=0, description="GPUs for COMET (default: 1 if available, else CPU)")
+    off_target: bool = Field(
+        True,
+        description="off-target rate per direction: share of hypotheses whose language (data prep's fastText LID "
+        "and label maps) is not the target",
+    )
+    lid_model: Optional[str] = Field(
+        None, description="fastText LID model for the off-target rate (default: the prep lid filter's, else lid.176)"
+    )
     heatmap_metrics: list[str] = Field(
-        default_factory=lambda: ["comet", "chrf"], description="metrics drawn as source x target heatmaps (when computed)"
+        default_factory=lambda: ["comet", "chrf"],
+        description="metrics drawn as source x target heatmaps (when computed): comet, chrf, chrf++, bleu, off_target",
     )
 
     output_dir: Optional[str] = Field(None, description="where hyps/, scores/, report.* go (default <run_dir>/eval)")
     overwrite: bool = Field(False, description="redo directions whose hypotheses already exist")
 
-    @field_validator("metrics", "heatmap_metrics")
+    @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if m not in METRICS]
-        if bad:
-            raise ValueError(f"unknown metric(s) {bad}; valid: {', '.join(METRICS)}")
-        return list(dict.fromkeys(v))
+        return _check_names(v, METRICS)
+
+    @field_validator("heatmap_metrics")
+    @classmethod
+    def _known_heatmaps(cls, v: list[str]) -> list[str]:
+        return _check_names(v, HEATMAP_METRICS)
+
+
+def _check_names(names: list[str], valid: tuple[str, ...]) -> list[str]:
+    bad = [m for m in names if m not in valid]
+    if bad:
+        raise ValueError(f"unknown metric(s) {bad}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(names))

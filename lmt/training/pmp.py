@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from lmt.aux_map import AuxMap
 from lmt.languages import Direction
-from lmt.prompts import PromptTemplate, build_training_text
+from lmt.prompts import PromptTemplate, render_prompt
 
 STP, PMP = "stp", "pmp"
 
@@ -84,5 +84,8 @@ def render_sft_example(
     aux: Optional[str] = None,
 ) -> tuple[str, str]:
     """``(prompt, full_text)`` for one record; the response is ``full_text[len(prompt):]``."""
-    user = template.render(record["src_lang"], record["tgt_lang"], record["src"], aux_lang=aux_lang, aux=aux)
-    return build_training_text(tokenizer, user, record["tgt"], use_chat_template)
+    r = render_prompt(
+        tokenizer, template.with_chat(use_chat_template), record["src_lang"], record["tgt_lang"], record["src"],
+        aux_lang=aux_lang, aux=aux, response=record["tgt"],
+    )  # fmt: skip
+    return r.prompt, r.text

@@ -57,6 +57,17 @@ def test_score_with_tiny_comet(tmp_path, tiny_comet, capsys):
     assert lmt_main(["score", "--hyp", h, "--ref", r, "--src", s, "-l", "en-de", "--comet", tiny_comet, "--json", str(tmp_path / "o.json")]) == 0
     res = json.loads((tmp_path / "o.json").read_text())
     assert len(res["metrics"]["comet"]["segments"]) == 8 and res["metrics"]["chrf"]["score"] == 100.0
+    capsys.readouterr()
+    args = ["score", "--hyp", h, "--ref", r, "--src", s, "-l", "en-de", "--comet", tiny_comet, "--bootstrap", "40", "--off-target"]
+    assert lmt_main(args + ["--json", str(tmp_path / "b.json")]) == 0
+    res = json.loads((tmp_path / "b.json").read_text())
+    assert res["metrics"]["comet"]["signature"].startswith(f"model:{tiny_comet}|sha256:")
+    assert "ci95" in res["metrics"]["comet"] and res["metrics"]["comet"]["bootstrap"] == 40
+    # English references scored as German: every segment is off-target.
+    assert res["metrics"]["off_target"]["score"] == 100.0
+    out = capsys.readouterr().out
+    comet_line = next(line for line in out.splitlines() if line.startswith("comet"))
+    assert "+/-" in comet_line and "sha256:" in comet_line
 
 
 def _fake_run(root, hyps, comet_segments):

@@ -81,3 +81,39 @@ def test_local_flores_spm_is_used_without_download(tmp_path, monkeypatch):
 def test_bootstrap_interval():
     res = sacrebleu_scores(HYPS_EN * 5, REFS_EN * 5, "eng_Latn", ["chrf"], bootstrap=200)
     assert res["chrf"]["ci95"] > 0 and "bs:200" in res["chrf"]["signature"]
+
+
+def test_comet_bootstrap_resamples_as_sacrebleu():
+    """Segment-mean bootstrap == sacrebleu's resampling of an additive statistic."""
+    import numpy as np
+    from sacrebleu.significance import _bootstrap_resample, estimate_ci
+
+    from eval.metrics import add_bootstrap, bootstrap_ci
+
+    segs = [0.91, 0.42, 0.77, 0.65, 0.88, 0.12, 0.55, 0.7]
+
+    class _Mean:  # sacrebleu's resampler sums per-segment stats, then asks the metric
+        def _compute_score_from_stats(self, stats):
+            return 100 * stats[0] / stats[1]
+
+    _, scores = _bootstrap_resample([[s, 1] for s in segs], _Mean(), 300)
+    want_mean, want_ci = estimate_ci(np.array(scores, dtype=np.float64))
+    mean, ci = bootstrap_ci(segs, 300, scale=100)
+    assert mean == pytest.approx(want_mean, rel=1e-5) and ci == pytest.approx(want_ci, rel=1e-5) and ci > 0
+    res = add_bootstrap({"score": 62.5, "segments": segs}, 300)
+    assert res["ci95"] == round(ci, 4) and res["bootstrap"] == 300
+    assert "ci95" not in add_bootstrap(res, 0)
+
+
+def test_comet_signature_names_model_checksum_batch_and_gpus(tiny_comet):
+    from pathlib import Path
+
+    from eval.metrics import comet_signature, file_sha256
+
+    sig = comet_signature(tiny_comet, 32, 0)
+    ckpt = Path(tiny_comet)  # the fixture gives the .ckpt inside the checkpoint directory
+    assert ckpt.suffix == ".ckpt"
+    assert sig == f"model:{tiny_comet}|sha256:{file_sha256(ckpt)}|bs:32|gpus:0|version:2.2.7"
+    import hashlib
+
+    assert file_sha256(ckpt) == hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16]

@@ -52,15 +52,23 @@ def test_eval_writes_hyps_scores_reports_and_resumes(make_config, varied_model_d
     assert "English: " + parallel_text["eng_Latn"][0] + "\nKirghiz:" in rec.passes[0][0]
     score = json.loads((out / "scores" / "eng_Latn-kir_Cyrl.json").read_text(encoding="utf-8"))
     assert score["group"] == "en2x" and score["tier"] == "low" and score["n_segments"] == 3
-    assert set(score["metrics"]) == {"chrf", "chrf++", "bleu", "comet"}
+    assert set(score["metrics"]) == {"chrf", "chrf++", "bleu", "comet", "off_target"}
     assert score["metrics"]["bleu"]["signature"].startswith("nrefs:1|") and "tok:13a" in score["metrics"]["bleu"]["signature"]
     assert len(score["metrics"]["comet"]["segments"]) == 3
+    # COMET's signature, in sacrebleu's style: model, checkpoint checksum, batch size, GPUs, version.
+    sig = score["metrics"]["comet"]["signature"]
+    assert sig.startswith(f"model:{tiny_comet}|sha256:") and "|bs:16|gpus:0|version:2.2.7" in sig
+    assert score["metrics"]["off_target"]["signature"].startswith("lid:lid.176.ftz|sha256:")
+    assert len(score["metrics"]["off_target"]["segments"]) == 3
+    assert score["files"]["hyp"] == "hyps/eng_Latn-kir_Cyrl.txt"  # relative to the eval directory
+    assert Path(score["files"]["ref"]).is_absolute()
     zh = json.loads((out / "scores" / "zho_Hans-deu_Latn.json").read_text(encoding="utf-8"))
     assert zh["group"] == "zh2x"
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| group | en2x | 1 |" in md and "| group | zh2x | 1 |" in md and "| tier | low | 1 |" in md
     csv_lines = (out / "report.csv").read_text(encoding="utf-8").splitlines()
-    assert csv_lines[0].startswith("level,name,group,tier,directions,comet,chrf,chrf++,bleu")
+    assert csv_lines[0].startswith("level,name,group,tier,directions,comet,chrf,chrf++,bleu,off_target,empty_hyps")
+    assert "off-target %" in md
     assert sum(1 for line in csv_lines if line.startswith("direction,")) == 3
     for m in ("comet", "chrf"):
         png = out / f"heatmap_{m}.png"
@@ -107,15 +115,21 @@ def test_pmp_self_makes_two_passes_and_oracle_uses_reference(make_config, varied
     assert f"Russian: {parallel_text['rus_Cyrl'][0]}\nKirghiz:" in rec_o.passes[0][0]
     # Zh<->X takes English as auxiliary: the English reference line.
     assert f"English: {parallel_text['eng_Latn'][0]}\nGerman:" in rec_o.passes[1][0]
-    # En->de's auxiliary is Dutch, absent from this FLORES dir: named before any generation.
+    # En->de's auxiliary is Dutch, absent from this FLORES dir: skipped (named), or an error when strict.
+    nl = _section(varied_model_dir, flores_dir, directions=["en-de", "en-ky"], prompt="pmp", pmp="oracle")
+    run = EvalRun(load_experiment(make_config(nl, name="nl")))
+    assert [str(d) for d in run.directions] == ["eng_Latn-kir_Cyrl"]
+    assert run.skipped == {"eng_Latn-deu_Latn": "no FLORES devtest file for nld_Latn"}
     with pytest.raises(MissingResourceError, match="nld_Latn"):
-        EvalRun(load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-de"], prompt="pmp", pmp="oracle"), name="nl")))
+        EvalRun(load_experiment(make_config({**nl, "strict": True}, name="nl_strict")))
 
 
 def test_bad_inputs(make_config, varied_model_dir, flores_dir, tmp_path):
     with pytest.raises(MissingResourceError, match="eval.flores_dir is not set"):
         EvalRun(load_experiment(make_config({"model": varied_model_dir})))
     with pytest.raises(MissingResourceError, match=r"no file for jpn_Jpan: expected"):
+        EvalRun(load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-ja"], strict=True))))
+    with pytest.raises(MissingResourceError, match=r"has none of the directions' languages jpn_Jpan"):
         EvalRun(load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-ja"]))))
     with pytest.raises(Exception, match="unknown language code 'xx'"):
         EvalRun(load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-xx"]))))
@@ -154,3 +168,67 @@ def test_lmt_eval_command_on_the_tiny_model(make_config, tiny_model_dir, flores_
     assert hyp.read_text() == "#\n#\n"
     assert lmt_main(["eval", path, "eval.split=dev"]) == 2  # no dev files: clean error, exit 2
     assert "has no 'dev' files" in capsys.readouterr().err
+
+
+def test_missing_flores_language_is_skipped_and_reported(make_config, varied_model_dir, flores_dir, engine, caplog):
+    cfg = load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-ky", "en-mvf", "mvf-zh", "ja-zh"])))
+    rec = Recorder(engine)
+    with caplog.at_level("WARNING", logger="lmt.eval"):
+        out = run_eval(cfg, engine=rec)
+    assert rec.calls == 1
+    warned = caplog.text
+    assert "no file for mvf_Mong (Inner Mongolian)" in warned and "flores_mvf" in warned and "eval.extra_flores_dirs" in warned
+    assert "no file for jpn_Jpan (Japanese)" in warned and "eval.strict=true" in warned
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Skipped directions" in md
+    assert "- eng_Latn-mvf_Mong: no FLORES devtest file for mvf_Mong" in md and "- jpn_Jpan-zho_Hans:" in md
+    skipped_rows = [line for line in (out / "report.csv").read_text(encoding="utf-8").splitlines() if line.startswith("skipped,")]
+    assert len(skipped_rows) == 3 and skipped_rows[0].endswith("no FLORES devtest file for mvf_Mong")
+
+
+def test_comet_that_cannot_load_stops_before_translating(make_config, varied_model_dir, flores_dir, engine, tmp_path):
+    cfg = load_experiment(make_config(_section(varied_model_dir, flores_dir, directions=["en-ky"], comet_model=str(tmp_path / "no_comet"))))
+    rec = Recorder(engine)
+    with pytest.raises(MissingResourceError, match=r"nothing was translated.*local copy.*eval.comet_model=null"):
+        run_eval(cfg, engine=rec)
+    assert rec.calls == 0 and not (Path(cfg.stage_dir("eval")) / "hyps").exists()
+
+
+def test_bootstrap_intervals_for_every_metric_in_the_reports(make_config, varied_model_dir, flores_dir, tiny_comet, engine):
+    cfg_path = make_config(_section(varied_model_dir, flores_dir, directions=["en-ky", "de-en"], comet_model=tiny_comet, bootstrap=50))
+    out = run_eval(load_experiment(cfg_path), engine=engine)
+    score = json.loads((out / "scores" / "eng_Latn-kir_Cyrl.json").read_text(encoding="utf-8"))
+    for m in ("comet", "chrf", "chrf++", "bleu", "off_target"):
+        assert "ci95" in score["metrics"][m] and "bootstrap_mean" in score["metrics"][m], m
+    md = (out / "report.md").read_text(encoding="utf-8")
+    row = next(line for line in md.splitlines() if line.startswith("| eng_Latn-kir_Cyrl |"))
+    assert row.count(" +/- ") == 5 and "50 resamples" in md
+    header = (out / "report.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"comet_ci95", "chrf_ci95", "chrf++_ci95", "bleu_ci95", "off_target_ci95"} <= set(header)
+    # The interval follows the setting without re-running COMET (same hypotheses, same model).
+    before = score["metrics"]["comet"]["segments"]
+    run = EvalRun(load_experiment(cfg_path, ["eval.bootstrap=0"]), engine=engine, comet_model=object())
+    again = run.score(run.directions[0])["metrics"]["comet"]
+    assert again["segments"] == before and "ci95" not in again
+
+
+def test_compare_from_a_third_directory_reads_each_runs_own_hypotheses(make_config, varied_model_dir, flores_dir, engine, tmp_path, monkeypatch, capsys):
+    import eval.compare as compare_mod
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir(), elsewhere.mkdir()
+    monkeypatch.chdir(work)
+    for name, tokens in (("a", 2), ("b", 5)):
+        section = _section(varied_model_dir, flores_dir, directions=["en-ky", "de-en"], output_dir=f"{name}/eval", max_new_tokens=tokens)
+        run_eval(load_experiment(make_config(section, name=name)), engine=HFEngine(varied_model_dir, num_beams=1, max_new_tokens=tokens))
+    monkeypatch.chdir(elsewhere)
+    read = []
+    real_read = compare_mod._read
+    monkeypatch.setattr(compare_mod, "_read", lambda p: read.append(Path(p)) or real_read(p))
+    assert lmt_main(["compare", "../work/a", "../work/b", "--metrics", "chrf,off_target", "--n-samples", "50"]) == 0
+    text = capsys.readouterr().out
+    assert "off-target %" in text and "eng_Latn-kir_Cyrl" in text
+    hyps = [p for p in read if "hyps" in p.parts]
+    assert sorted(p.resolve() for p in hyps) == sorted(
+        (work / r / "eval" / "hyps" / f"{d}.txt").resolve() for r in ("a", "b") for d in ("deu_Latn-eng_Latn", "eng_Latn-kir_Cyrl")
+    )

@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Optional
 
-from eval.engines.base import EMPTY_HYP, is_blank
+from lmt.generation.base import EMPTY_HYP, is_blank
 from eval.flores import HOW_TO_GET, FloresSet, read_text_lines
 from eval.metrics import SACREBLEU_METRICS, comet_scores, sacrebleu_scores
 from eval.prompting import check_pmp_template, render_many
@@ -117,7 +117,7 @@ class EvalRun:
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            from eval.engines import make_engine
+            from lmt.generation import make_engine
 
             if not self.ec.model and not Path(self.model_path).exists():
                 raise MissingResourceError(

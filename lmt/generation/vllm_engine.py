@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from eval.engines.base import clean_output, special_tokens_to_remove
+from lmt.generation.base import clean_output, special_tokens_to_remove
 
 
 class VLLMEngine:

@@ -23,9 +23,9 @@ def build_tiny_translator(
     out_dir: "str | Path",
     *,
     template: str = "released",
-    steps: int = 300,
-    learning_rate: float = 3e-3,
-    hidden_size: int = 128,
+    steps: int = 80,
+    learning_rate: float = 1e-2,
+    hidden_size: int = 64,
     seed: int = 0,
 ) -> str:
     """Train and save a tiny translator; returns ``out_dir``.

@@ -85,7 +85,8 @@ def _parquet_sentences(path: str, column: str) -> Iterator[tuple[int, str]]:
     for batch in pf.iter_batches(batch_size=PARQUET_BATCH, columns=[column]):
         for value in batch.column(0).to_pylist():
             row += 1
-            text = (value or "").strip()
+            # One sentence per Moses line: line breaks inside a cell become spaces.
+            text = " ".join((value or "").split())
             if text:
                 yield row, text
 

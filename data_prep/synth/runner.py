@@ -184,8 +184,9 @@ class Synthesis:
 
     def run(self) -> dict:
         """Translate every unfinished shard, then write the outputs and the manifest."""
-        for stale in (self.root / WORK).glob("*/.*.tmp"):  # left by a killed run (atomic writes)
-            stale.unlink(missing_ok=True)
+        for pattern in (".*.tmp", f"{WORK}/*/.*.tmp", f"{PARALLEL_DIR}/*/.*.tmp"):  # left by a killed run
+            for stale in self.root.glob(pattern):
+                stale.unlink(missing_ok=True)
         markers: dict[Shard, dict] = {}
         todo: dict[int, dict[int, list[Shard]]] = {}
         for shards in self.plan.values():

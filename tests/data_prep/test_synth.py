@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,13 +159,14 @@ def test_synth_two_targets_then_prep_and_training_data(tmp_path, translator, par
 
 def test_lmt_run_plans_synth_before_prep_only_when_enabled(tmp_path):
     from lmt.config import load_experiment
-    from lmt.pipeline import planned_stages
+    from lmt.pipeline import _stage_argv, planned_stages
 
     section = {"model": "unused", "inputs": [{"path": "x.txt", "lang": "en"}]}
     off = load_experiment(write_config(tmp_path, {"synth": section, "prep": {}}, "off"))
     on = load_experiment(write_config(tmp_path, {"synth": {**section, "enabled": True}, "prep": {}}, "on"))
     assert planned_stages(off) == ["prep"]
     assert planned_stages(on) == ["synth", "prep"]
+    assert _stage_argv(on, "synth", "on.yaml", ["seed=3"], True) == ("synth", ["on.yaml", "seed=3"])  # never --overwrite
 
 
 @pytest.mark.parametrize(
@@ -202,8 +204,6 @@ def test_bad_input_errors_name_the_file(tmp_path, capsys, case, expect, tiny_mod
         extra["directions"] = ["zh2x"]
     config = write_config(tmp_path, {"synth": synth_section(model, [inp], **extra)})
     assert lmt_main(["synth", config]) == 2
-    import re
-
     assert re.search(expect, capsys.readouterr().err)
     assert not (tmp_path / "run" / "data" / "synth" / "manifest.json").exists()
 

@@ -4,7 +4,7 @@
 
 Same tiny Qwen3 model, same FLORES-format input (``flores.devtest.en`` of an
 LMT-style directory, or ``devtest/eng_Latn.devtest`` of a FLORES-200 one), same
-engine (:class:`eval.engines.HFEngine`); only ``sort_by_length`` changes. The
+engine (:class:`lmt.generation.HFEngine`); only ``sort_by_length`` changes. The
 two runs are timed side by side and their outputs compared line by line.
 
 A random model never emits the end-of-sequence token, so every output would
@@ -31,7 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("LMT_PROGRESS", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval.engines import HFEngine  # noqa: E402
+from lmt.generation import HFEngine  # noqa: E402
 from eval.flores import FloresSet  # noqa: E402
 from eval.prompting import render  # noqa: E402
 

@@ -18,7 +18,7 @@ the recipes use: :func:`lmt.training.packing.pack_sft`/``collate_packed``
 Printed per kernel: real (non-pad) tokens/s, MFU (model FLOPs actually computed:
 6 x matmul parameters per token, causal attention per document, the vocabulary
 projection at loss positions only; against the GPU's dense bf16 peak), peak
-memory; then sentences/s of :class:`eval.engines.hf.HFEngine` (greedy and beam
+memory; then sentences/s of :class:`lmt.generation.hf.HFEngine` (greedy and beam
 search, fixed output length since random weights never stop).
 
 The optimizer is ``torch.optim.AdamW`` (fused on CUDA) on the bf16 weights, not
@@ -178,7 +178,7 @@ def save_for_generation(model: object, vocab: int, out: Path) -> None:
 
 
 def generation(model_dir: Path, device: str, n: int, new_tokens: int, beams: int, batch_size: int, dtype: str) -> float:
-    from eval.engines.hf import HFEngine
+    from lmt.generation.hf import HFEngine
 
     engine = HFEngine(
         str(model_dir), num_beams=beams, max_new_tokens=new_tokens, batch_size=batch_size, do_sample=False, dtype=dtype, device=device

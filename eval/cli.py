@@ -59,7 +59,7 @@ def build_score_parser() -> argparse.ArgumentParser:
 @command(build_score_parser)
 def score_main(argv: list[str]) -> int:
     """``lmt score --hyp FILE --ref FILE [--src FILE] --lang-pair xx-yy [--comet MODEL]``."""
-    from eval.engines.base import EMPTY_HYP, is_blank
+    from lmt.generation.base import EMPTY_HYP, is_blank
     from eval.metrics import SACREBLEU_METRICS, add_bootstrap, comet_scores, comet_signature, sacrebleu_scores
     from eval.runner import count_empty, read_lines
     from lmt.io import write_json_atomic

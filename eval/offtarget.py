@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from eval.engines.base import EMPTY_HYP, is_blank
+from lmt.generation.base import EMPTY_HYP, is_blank
 from eval.metrics import file_sha256
 from lmt.languages import get_language
 

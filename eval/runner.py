@@ -26,10 +26,10 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from eval.engines.base import EMPTY_HYP, is_blank
 from eval.flores import HOW_TO_GET, FloresSet, how_to_add, read_text_lines
 from eval.metrics import SACREBLEU_METRICS, add_bootstrap, comet_scores, comet_signature, sacrebleu_scores
 from eval.offtarget import OffTargetDetector, prep_lid_settings
+from lmt.generation.base import EMPTY_HYP, is_blank
 from eval.prompting import check_pmp_template, render_many
 from eval.report import write_reports
 from lmt.aux_map import AuxMap
@@ -168,7 +168,7 @@ class EvalRun:
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            from eval.engines import make_engine
+            from lmt.generation import make_engine
 
             if not self.ec.model and not Path(self.model_path).exists():
                 train = writer_command(self.cfg, self.model_path, "sft")

@@ -24,6 +24,7 @@ BUILTIN_HELP = {
     "directions": "list directions of a spec: all, en2x, x2zh, low, en-ky ...",
     "run": "run an experiment end to end: prep -> train init/cpt -> select -> train sft -> eval",
     "demo": "the whole pipeline at toy scale on CPU on the bundled sample data",
+    "synth": "translate monolingual text with a model into synthetic pairs for prep",
     "prep": "filter, pivot and downsample OPUS corpora into training data",
     "stats": "print the per-direction data card of a prep output",
     "select": "data selection: MIWV or M-DaQ",

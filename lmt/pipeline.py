@@ -1,7 +1,7 @@
 """End-to-end runs: ``lmt run CONFIG`` and ``lmt demo``.
 
 A run is the stage commands in order, on one experiment config:
-``prep`` -> ``train init`` -> ``train cpt`` -> ``select`` (when ``select:``
+``synth`` (when ``synth.enabled``) -> ``prep`` -> ``train init`` -> ``train cpt`` -> ``select`` (when ``select:``
 is set) -> ``train sft`` -> ``eval``. Each stage is the same command a
 user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
@@ -25,7 +25,7 @@ from lmt.commands import command, parse_args, stage_commands
 from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
-STAGES = ("prep", "init", "cpt", "select", "sft", "eval")
+STAGES = ("synth", "prep", "init", "cpt", "select", "sft", "eval")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
@@ -42,6 +42,8 @@ def _enabled(section: object) -> bool:
 def planned_stages(cfg: ExperimentConfig) -> list[str]:
     """The stages a config asks for, in order."""
     stages = []
+    if _enabled(cfg.synth):  # off unless synth.enabled: true
+        stages.append("synth")
     if _enabled(cfg.prep):
         stages.append("prep")
     train = cfg.train
@@ -66,6 +68,8 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         # its own stage after CPT (see planned_stages).
         no_select = ["select.enabled=false"] if _enabled(cfg.select) else []
         return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
+    if stage == "synth":
+        return "synth", [config, *overrides]
     if stage == "select":
         return "select", [cfg.select.method, config, *overrides]
     if stage in ("init", "cpt", "sft"):
@@ -107,6 +111,7 @@ def _summary(cfg: ExperimentConfig) -> str:
     root = cfg.root
     lines = [f"\nEverything was written under {root}/:"]
     for label, stage in (
+        ("synthetic pairs (synth output)", "synth"),
         ("data (prep output)", "prep"),
         ("tokenizer + initial model", "model_init"),
         ("CPT checkpoints", "cpt"),

@@ -67,6 +67,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             mix=stage.mix.model_dump(), language_alpha=stage.language_alpha,
             language_weights={normalize_code(k): v for k, v in stage.language_weights.items()},
             reverse_share=stage.reverse_share, total_documents=stage.total_documents, num_proc=stage.num_proc, build_here=build_here,
+            corpus_weights=stage.corpus_weights,
         )
 
     packed = data(build_here=is_local_main())

@@ -70,6 +70,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             paths.data_dir, tokenizer, cache_dir=paths.cache_dir, aux_map=aux_map, seed=cfg.seed,
             max_length=stage.max_length, template=stage.template, use_chat_template=stage.use_chat_template,
             pmp=stage.pmp.model_dump(), reverse_keep=stage.reverse_keep, num_proc=stage.num_proc, build_here=build_here,
+            corpus_weights=stage.corpus_weights,
         )
 
     packed = data(build_here=is_local_main())

@@ -127,3 +127,19 @@ def tiny_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> str:
     tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
     build_qwen3_model(tok, out)
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def varied_model_dir(tmp_path_factory, tiny_tokenizer_dir) -> str:
+    """A tiny Qwen3 model whose (random) outputs vary by input.
+
+    The shared ``tiny_model_dir`` emits only newlines (cleaned to ``#``); a wider
+    weight initialisation gives distinct outputs, so order and pass checks bite.
+    """
+    from transformers import AutoTokenizer
+
+    from lmt.modeling import build_qwen3_model
+
+    out = tmp_path_factory.mktemp("varied_model")
+    build_qwen3_model(AutoTokenizer.from_pretrained(tiny_tokenizer_dir), out, initializer_range=0.3, seed=1)
+    return str(out)

@@ -8,6 +8,7 @@ seed: 1234
 aux_map: default            # or a YAML file (see lmt/data/aux_map.yaml)
 languages:                  # optional additions to the registry
   - {code: xyz_Latn, name: Xyzish}
+synth: {...}                # pseudo-parallel synthesis (lmt synth), before prep
 prep: {...}                 # data_prep (lmt prep)
 select: {...}               # data selection (lmt select)
 train: {...}                # tokenizer/model/CPT/SFT (lmt train)
@@ -32,10 +33,12 @@ from lmt.config.base import StrictModel, apply_overrides, read_yaml, validate_co
 from lmt.config.eval import EvalConfig
 from lmt.config.prep import PrepConfig
 from lmt.config.select import SelectConfig
+from lmt.config.synth import SynthConfig
 from lmt.config.train import TrainConfig
 from lmt.errors import ConfigError, LMTError
 
 STAGE_DIRS = {
+    "synth": "data/synth",
     "prep": "data/prep",
     "select": "data/selected",
     "tokenizer": "tokenizer",
@@ -65,6 +68,7 @@ class ExperimentConfig(StrictModel):
     seed: int = Field(1234, description="global seed (sampling, downsampling, training)")
     aux_map: str = Field("default", description="auxiliary-language map: 'default' or a YAML path")
     languages: list[LanguageSpec] = Field(default_factory=list, description="languages added to the registry")
+    synth: Optional[SynthConfig] = None
     prep: Optional[PrepConfig] = None
     select: Optional[SelectConfig] = None
     train: Optional[TrainConfig] = None

@@ -105,6 +105,11 @@ class StageConfig(StrictModel):
     logging_steps: int = Field(10, ge=1, description="log metrics every N steps")
     resume: bool = Field(True, description="resume from the last checkpoint in output_dir when there is one")
     num_proc: int = Field(4, ge=1, description="worker processes for tokenisation")
+    corpus_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="weights by corpus-name pattern (first match wins, others 1): 0 drops a corpus "
+        "({'*synth_*': 0} trains without synthetic pairs), 0.5 keeps half, 2 repeats it",
+    )
 
 
 class MixConfig(StrictModel):

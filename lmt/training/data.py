@@ -31,6 +31,7 @@ from lmt.io import content_hash, file_fingerprint, read_json, write_json_atomic
 from lmt.languages import Direction
 from lmt.log import get_logger
 from lmt.prompts import get_template
+from lmt.training.corpus_weights import weigh_corpora
 from lmt.training.mixing import PARTS, part_of, plan_mixture, render_pair, sample_indices
 from lmt.training.packing import pack_row, pack_sft, pack_stream
 from lmt.training.pmp import choose_prompt, render_sft_example, unit_hash
@@ -224,6 +225,7 @@ def build_sft_data(
     reverse_keep: float = 1.0,
     num_proc: int = 1,
     build_here: bool = True,
+    corpus_weights: Optional[dict[str, float]] = None,
 ) -> PackedData:
     """Packed SFT rows from the prep output (cached; see module docs).
 
@@ -239,6 +241,7 @@ def build_sft_data(
         reverse_keep: extra share of X->En/Zh records kept (prep already downsampled).
         num_proc: tokenisation worker processes.
         build_here: False on ranks that wait for another process to build the cache.
+        corpus_weights: weights by corpus-name pattern (:mod:`lmt.training.corpus_weights`).
 
     Raises:
         DataError: missing/empty prep output, or nothing left to train on.
@@ -251,10 +254,11 @@ def build_sft_data(
     key = content_hash(
         "sft", FORMAT_VERSION, data_fingerprint(data_dir, with_mono=False), tokenizer_fingerprint(tokenizer),
         template, use_chat_template, pmp, reverse_keep, max_length, seed, aux_map.en_centred, aux_map.zh_centred,
+        *([corpus_weights] if corpus_weights else []),
     )
 
     def build(tmp: Path) -> dict:
-        records = _load_parallel(data_dir)
+        records = weigh_corpora(_load_parallel(data_dir), corpus_weights, seed)
         n_records = len(records)
         if reverse_keep < 1.0:
             records = records.filter(
@@ -356,8 +360,12 @@ def build_cpt_data(
     total_documents: Optional[int] = None,
     num_proc: int = 1,
     build_here: bool = True,
+    corpus_weights: Optional[dict[str, float]] = None,
 ) -> PackedData:
     """Packed CPT rows: the monolingual/bilingual mixture (see :mod:`lmt.training.mixing`).
+
+    ``corpus_weights`` weighs parallel and monolingual records by corpus name
+    before the mixture is drawn (:mod:`lmt.training.corpus_weights`).
 
     Raises:
         DataError: missing/empty prep output, or no data for any mixture part.
@@ -367,13 +375,16 @@ def build_cpt_data(
     key = content_hash(
         "cpt", FORMAT_VERSION, data_fingerprint(data_dir, with_mono=True), tokenizer_fingerprint(tokenizer),
         mix, language_alpha, language_weights or {}, reverse_share, total_documents, max_length, seed,
+        *([corpus_weights] if corpus_weights else []),
     )
 
     def build(tmp: Path) -> dict:
         from lmt.datafiles import load_mono
 
-        par = _load_parallel(data_dir)
+        par = weigh_corpora(_load_parallel(data_dir), corpus_weights, seed)
         mono = load_mono(data_dir)
+        if mono is not None:
+            mono = weigh_corpora(mono, corpus_weights, seed, text_columns=("lang", "text"))
         groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in PARTS}
         par_parts = [part_of(s, t) for s, t in zip(par["src_lang"], par["tgt_lang"])]
         par_other = [Direction(s, t).other for s, t in zip(par["src_lang"], par["tgt_lang"])]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from eval.engines import HFEngine, make_engine
+from lmt.generation import HFEngine, make_engine
 from eval.prompting import render_many
 from lmt.config import load_experiment
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.engines import HFEngine
+from lmt.generation import HFEngine
 from eval.runner import EvalRun, run_eval
 from lmt.cli import main as lmt_main
 from lmt.config import load_experiment

@@ -2,7 +2,7 @@
 
 vLLM schedules its own batches (continuous batching), so ``batch_size`` and
 length sorting do not apply. Prompts are tokenised here with the model's own
-tokenizer, exactly as :class:`~eval.engines.hf.HFEngine` does, and given to
+tokenizer, exactly as :class:`~lmt.generation.hf.HFEngine` does, and given to
 vLLM as ``TokensPrompt``; outputs are decoded here too, so both engines see and
 clean the same tokens.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from eval.engines.base import clean_output, special_tokens_to_remove
+from lmt.generation.base import clean_output, special_tokens_to_remove
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 """Generation-config fields that ``SamplingParams`` takes under the same name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from eval.engines.vllm_engine import VLLMEngine, beam_kwargs, generation_defaults, llm_kwargs, sampling_kwargs
+from lmt.generation.vllm_engine import VLLMEngine, beam_kwargs, generation_defaults, llm_kwargs, sampling_kwargs
 
 QWEN3_GENERATION = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20, "repetition_penalty": 1.05}
 

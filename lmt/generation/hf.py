@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from eval.engines.base import batch_order, clean_output, special_tokens_to_remove
+from lmt.generation.base import batch_order, clean_output, special_tokens_to_remove
 from lmt.log import progress
 from lmt.modeling import load_model, load_tokenizer
 

@@ -1,11 +1,15 @@
-"""Generation: prompts, cleaning as the released code, length-sorted batching."""
+"""Generation engines: cleaning as the released code, length-sorted batching."""
 
 from __future__ import annotations
 
 import pytest
 
-from eval.engines import HFEngine, batch_order, clean_output, special_tokens_to_remove
-from eval.prompting import render
+from lmt.generation import HFEngine, batch_order, clean_output, special_tokens_to_remove
+from lmt.prompts import build_prompt, get_template
+
+
+def render(tokenizer, template: str, src_lang: str, tgt_lang: str, src: str) -> str:
+    return build_prompt(tokenizer, get_template(template).render(src_lang, tgt_lang, src))
 
 
 def test_clean_output_like_released_code():
@@ -23,17 +27,13 @@ def test_batch_order():
     assert batch_order(lengths, 2) == [[1, 3], [4, 0], [2]]  # longest first, ties stable
 
 
-def test_released_prompt_is_the_reference_chat_call(tiny_tokenizer_dir):
+def test_special_tokens_to_remove(tiny_tokenizer_dir):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
-    text = render(tok, "released", "en", "ky", "The cat sleeps.")
-    user = "Translate the following text from English into Kirghiz:\nEnglish: The cat sleeps.\nKirghiz:"
-    assert text == tok.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
-    assert text.endswith("<|im_start|>assistant\n")
-    pmp = render(tok, "pmp", "en", "ky", "The cat sleeps.", aux_lang="ru", aux="Кошка спит.", use_chat_template=False)
-    assert pmp == "Translate this from English to Russian and Kirghiz:\nEnglish: The cat sleeps.\nRussian: Кошка спит.\nKirghiz:"
-    assert special_tokens_to_remove(tok)[:4] == ["<unk>", "</s>", "<pad>", "\n"]
+    remove = special_tokens_to_remove(tok)
+    assert remove[:4] == ["<unk>", "</s>", "<pad>", "\n"]
+    assert "<|im_end|>" in remove and "<|endoftext|>" in remove
 
 
 def test_tiny_model_generation_sorted_equals_input_order(varied_model_dir, tiny_model_dir, parallel_text):
@@ -51,7 +51,7 @@ def test_tiny_model_generation_sorted_equals_input_order(varied_model_dir, tiny_
 
 
 def test_vllm_engine_refused_without_gpu():
-    from eval.engines import make_engine, vllm_usable
+    from lmt.generation import make_engine, vllm_usable
     from lmt.config.eval import EvalConfig
     from lmt.errors import ConfigError
 

@@ -34,7 +34,7 @@ from lmt.errors import ConfigError, MissingResourceError
 from lmt.io import content_hash, write_json_atomic, write_parquet_atomic
 from lmt.languages import Direction, parse_directions
 from lmt.log import get_logger, progress
-from lmt.prompts import build_prompt, get_template
+from lmt.prompts import get_template, render_prompt
 
 log = get_logger("lmt.synth")
 
@@ -140,8 +140,8 @@ class Synthesis:
 
     def render(self, d: Direction, sentence: str) -> str:
         """The prompt the model sees for one sentence."""
-        user = self.template.render(d.src, d.tgt, sentence)
-        return build_prompt(self._engine().tokenizer, user, self.sc.use_chat_template)
+        template = get_template(self.template, self.sc.use_chat_template)
+        return render_prompt(self._engine().tokenizer, template, d.src, d.tgt, sentence).prompt
 
     def translate(self, shard: Shard, inp: MonoInput, rows: list[tuple[int, str]]) -> dict:
         """Translate, check and write one shard with its done marker; returns the marker."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from lmt.generation import HFEngine, batch_order, clean_output, special_tokens_to_remove
-from lmt.prompts import build_prompt, get_template
+from lmt.prompts import render_prompt
 
 
 def render(tokenizer, template: str, src_lang: str, tgt_lang: str, src: str) -> str:
-    return build_prompt(tokenizer, get_template(template).render(src_lang, tgt_lang, src))
+    return render_prompt(tokenizer, template, src_lang, tgt_lang, src).prompt
 
 
 def test_clean_output_like_released_code():

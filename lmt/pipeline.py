@@ -2,7 +2,9 @@
 
 A run is the stage commands in order, on one experiment config:
 ``prep`` -> ``train init`` -> ``train cpt`` -> ``select`` (when ``select:``
-is set) -> ``train sft`` -> ``eval``. Each stage is the same command a
+is set) -> ``train sft`` -> ``train grpo`` (when ``train.grpo.enabled``) ->
+``eval`` (of the SFT model) -> ``eval_grpo`` (of the GRPO model, into
+``<run_dir>/eval_grpo``; ``lmt compare <run_dir>/eval <run_dir>/eval_grpo``). Each stage is the same command a
 user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
@@ -24,7 +26,7 @@ from typing import Callable, Optional
 from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
-STAGES = ("prep", "init", "cpt", "select", "sft", "eval")
+STAGES = ("prep", "init", "cpt", "select", "sft", "grpo", "eval", "eval_grpo")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
@@ -54,8 +56,13 @@ def planned_stages(cfg: ExperimentConfig) -> list[str]:
         stages.append("select")
     if _enabled(train) and _enabled(getattr(train, "sft", None)):
         stages.append("sft")
+    grpo = _enabled(train) and _enabled(getattr(train, "grpo", None))
+    if grpo:
+        stages.append("grpo")
     if _enabled(cfg.eval):
         stages.append("eval")
+        if grpo:
+            stages.append("eval_grpo")
     return stages
 
 
@@ -67,8 +74,13 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
     if stage == "select":
         return "select", [cfg.select.method, config, *overrides]
-    if stage in ("init", "cpt", "sft"):
+    if stage in ("init", "cpt", "sft", "grpo"):
         return "train", [stage, config, *overrides]
+    if stage == "eval_grpo":
+        from lmt.training.grpo_stage import resolve_grpo
+
+        model = resolve_grpo(cfg).out_dir / "final"
+        return "eval", [config, *overrides, f"eval.model={model}", f"eval.output_dir={cfg.stage_dir('eval_grpo')}"]
     return "eval", [config, *overrides]
 
 
@@ -109,7 +121,9 @@ def _summary(cfg: ExperimentConfig) -> str:
         ("tokenizer + initial model", "model_init"),
         ("CPT checkpoints", "cpt"),
         ("SFT checkpoints", "sft"),
+        ("GRPO checkpoints", "grpo"),
         ("evaluation (hyps, scores, report, heatmaps)", "eval"),
+        ("evaluation of the GRPO model", "eval_grpo"),
     ):
         path = cfg.stage_dir(stage)
         if path.exists():

@@ -131,6 +131,8 @@ def _summary(cfg: ExperimentConfig) -> str:
     eval_dir = cfg.stage_dir("eval")
     for extra in sorted(eval_dir.glob("report.*")) + sorted(eval_dir.glob("*.png")):
         lines.append(f"  {'':<45} {extra}")
+    if (cfg.stage_dir("eval_grpo") / "scores").is_dir():
+        lines.append(f"\nSFT vs GRPO: lmt compare {eval_dir} {cfg.stage_dir('eval_grpo')}")
     return "\n".join(lines)
 
 

@@ -164,3 +164,37 @@ def test_grpo_section_defaults_are_the_papers():
     assert not g.enabled
     with pytest.raises(Exception, match="num_generations"):
         GRPOConfig(num_generations=1)
+
+
+def test_sft_and_grpo_evaluations_of_one_run_compare(run, capsys):
+    """`lmt run --stages eval eval_grpo` writes two evaluations that `lmt compare` reads."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    root, model = run
+    flores = Path(__file__).resolve().parents[2] / "lmt" / "data" / "demo" / "flores"
+    cfg = _config(root, model)
+    cfg.write_text(
+        cfg.read_text().replace(
+            "eval: {flores_dir: /nonexistent}\n",
+            f"eval: {{model: {model}, flores_dir: {flores}, directions: [en-de], prompt: stp, max_sentences: 3, "
+            "max_new_tokens: 6, num_beams: 1}\n",
+        )
+    )
+    grpo_final = root / "run" / "checkpoints" / "grpo" / "final"
+    m = AutoModelForCausalLM.from_pretrained(model)
+    with torch.no_grad():
+        m.lm_head.weight.mul_(0.5)  # another policy than the "SFT" one
+    m.save_pretrained(grpo_final)
+    for f in Path(model).glob("*"):
+        if f.name.startswith(("tokenizer", "chat_template")):
+            shutil.copy(f, grpo_final)
+    assert lmt(["run", str(cfg), "--stages", "eval", "eval_grpo"]) == 0
+    out = capsys.readouterr().out
+    sft_eval, grpo_eval = root / "run" / "eval", root / "run" / "eval_grpo"
+    assert f"lmt compare {sft_eval} {grpo_eval}" in out
+    assert (sft_eval / "scores" / "eng_Latn-deu_Latn.json").is_file()
+    assert (grpo_eval / "scores" / "eng_Latn-deu_Latn.json").is_file()
+    assert lmt(["compare", str(sft_eval), str(grpo_eval), "--metrics", "chrf"]) == 0
+    table = capsys.readouterr().out
+    assert f"A = {sft_eval}" in table and f"B = {grpo_eval}" in table and "eng_Latn-deu_Latn" in table

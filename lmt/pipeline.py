@@ -145,7 +145,7 @@ def _print_report(cfg: ExperimentConfig) -> None:
 
 def run_main(argv: list[str]) -> int:
     """``lmt run CONFIG [key=value ...] [--stages ...] [--overwrite]``."""
-    ap = argparse.ArgumentParser(prog="lmt run", description="run an experiment end to end: prep -> train init -> cpt -> sft -> eval")
+    ap = argparse.ArgumentParser(prog="lmt run", description="run an experiment end to end: prep -> train init -> cpt -> sft -> grpo -> eval")
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     ap.add_argument("--stages", nargs="+", choices=STAGES, help="run only these stages (in pipeline order)")

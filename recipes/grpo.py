@@ -60,7 +60,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.log import print0
     from lmt.modeling import load_tokenizer
     from lmt.rewards import build_reward
-    from lmt.training.distributed import init_distributed
+    from lmt.training.distributed import barrier, init_distributed
     from lmt.training.ds_config import fill_auto, load_ds_config, training_dtype
     from lmt.training.grpo_hooks import CheckpointDone, FaultInjection, TRLReward
     from lmt.training.grpo_stage import (
@@ -80,8 +80,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     out_dir, model_cfg = paths.out_dir, cfg.train.model
     start_weights = weights_fingerprint(paths.init_from)
     if rank == 0 and not (stage.resume and checkpoint_dirs(out_dir)):
+        # A fresh start: checkpoints of an earlier run would be resumed later by mistake.
+        shutil.rmtree(out_dir / CHECKPOINTS, ignore_errors=True)
         # What a resumed run is checked against (preflight_grpo refuses other start weights).
         write_json_atomic(out_dir / START_MODEL, {"init_from": paths.init_from, "weights": start_weights})
+    barrier()
     print0(f"[lmt grpo] {world} rank(s); prompts from {paths.data_dir}; model {paths.init_from}; output {out_dir}")
     tokenizer = load_tokenizer(paths.init_from, trust_remote_code=model_cfg.trust_remote_code, padding_side="left")
 
@@ -138,6 +141,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         beta=stage.beta,
         use_vllm=use_vllm,
         vllm_mode="colocate",
+        vllm_max_model_length=stage.max_length,
         chat_template_kwargs={"enable_thinking": False},
         logging_steps=stage.logging_steps,
         save_strategy="steps",

@@ -214,10 +214,18 @@ def check_reward_config(cfg: Any) -> None:
     for name in cfg.terms:
         check_reward_name(name)
     from lmt.comet import load_comet, requires_reference
+    from lmt.errors import LMTError, MissingResourceError
 
     for name, path in (("comet", cfg.comet_model), ("cometkiwi", cfg.cometkiwi_model)):
         if name in cfg.terms:
-            model = load_comet(path, encoder=cfg.comet_encoder)
+            try:
+                model = load_comet(path, encoder=cfg.comet_encoder)
+            except LMTError:
+                raise
+            except Exception as err:  # a corrupt checkpoint: torch/Lightning raise many kinds
+                raise MissingResourceError(
+                    f"train.grpo.reward.{name}_model {path!r} does not load as a COMET checkpoint: {type(err).__name__}: {err}"
+                ) from None
             if name == "comet" and not requires_reference(model):
                 raise ConfigError(f"train.grpo.reward.comet_model {path!r} is reference-free: use it as 'cometkiwi'")
             del model

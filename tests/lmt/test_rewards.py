@@ -88,12 +88,18 @@ def test_unknown_reward_names_and_bad_dotted_paths_are_config_errors():
         check_reward_config(RewardConfig(terms={}))
 
 
-def test_comet_path_that_does_not_load_is_refused(tmp_path):
+def test_comet_path_that_does_not_load_is_refused(tmp_path, tiny_comets):
+    import shutil
+    from pathlib import Path
+
     with pytest.raises(MissingResourceError, match="COMET"):
         check_reward_config(RewardConfig(terms={"comet": 1.0}, comet_model=str(tmp_path / "missing")))
     (tmp_path / "broken" / "checkpoints").mkdir(parents=True)
     (tmp_path / "broken" / "checkpoints" / "model.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(MissingResourceError, match="hparams.yaml"):
+        check_reward_config(RewardConfig(terms={"comet": 1.0}, comet_model=str(tmp_path / "broken")))
+    shutil.copy(Path(tiny_comets[0]).parents[1] / "hparams.yaml", tmp_path / "broken")
+    with pytest.raises(MissingResourceError, match="does not load as a COMET checkpoint"):
         check_reward_config(RewardConfig(terms={"comet": 1.0}, comet_model=str(tmp_path / "broken")))
 
 

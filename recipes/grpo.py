@@ -165,13 +165,12 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     # 5. save (every rank takes part under ZeRO-3; rank 0 renames the finished directory into place)
     final, tmp = out_dir / FINAL, out_dir / f".{FINAL}.tmp"
+    if rank == 0:
+        shutil.rmtree(tmp, ignore_errors=True)  # left by a run killed while saving
+    barrier()
     trainer.save_model(str(tmp))
     trainer.accelerator.wait_for_everyone()
-    history = [
-        {"step": h["step"], **{k: v for k, v in h.items() if k != "step"}}
-        for h in trainer.state.log_history
-        if "reward" in h
-    ]
+    history = [h for h in trainer.state.log_history if "reward" in h]  # one entry per logged step
     if rank == 0:
         tokenizer.save_pretrained(tmp)
         old = out_dir / f".{FINAL}.old"

@@ -15,6 +15,7 @@ same weights, or it would mix two policies and two KL references).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -256,6 +257,7 @@ def format_plan(cfg: ExperimentConfig, paths: GRPOPaths, prompts: Any, world: in
     s = grpo_section(cfg)
     st = prompts.stats
     per_step = s.global_batch_size // s.num_generations
+    steps = s.max_steps or math.ceil(s.epochs * st["prompts"] / per_step)
     r = s.reward
     terms = " + ".join(f"{w:g} x {n}" for n, w in r.terms.items())
     models = [f"{n}: {getattr(r, n + '_model')}" for n in ("comet", "cometkiwi") if n in r.terms]
@@ -271,8 +273,8 @@ def format_plan(cfg: ExperimentConfig, paths: GRPOPaths, prompts: Any, world: in
         f"  directions: {st['directions']}",
         f"  rollouts: {s.num_generations} per prompt, temperature {s.temperature}, top_p {s.top_p}, "
         f"up to {s.max_completion_length} new tokens",
-        f"  steps: {s.max_steps} x {per_step} prompts ({s.global_batch_size} completions) on {world} rank(s) "
-        f"= {s.max_steps * per_step / max(1, st['prompts']):.2f} passes over the prompts",
+        f"  steps: {steps} x {per_step} prompts ({s.global_batch_size} completions) on {world} rank(s) "
+        f"= {steps * per_step / max(1, st['prompts']):.2f} passes over the prompts",
         f"  optimisation: lr {s.learning_rate:g} ({s.lr_scheduler}), KL beta {s.beta:g}, micro-batch {s.micro_batch_size}",
         f"  reward: {terms}" + (f" ({'; '.join(models)})" if models else "") + (f"; penalties {', '.join(penalties)}" if penalties else ""),
         "  first prompt:",

@@ -166,7 +166,7 @@ class TranslationReward:
         n = len(hypotheses)
         empty = [not h for h in hypotheses]
         keep = [i for i in range(n) if not empty[i]]
-        pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+        pick = lambda xs: [xs[i] for i in keep]
         total = [0.0] * n
         per_term: dict[str, list[float]] = {}
         for name, fn in self.terms.items():

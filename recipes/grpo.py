@@ -37,7 +37,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
 from typing import Optional
 
 STAGE = "grpo"
@@ -64,7 +63,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.training.ds_config import fill_auto, load_ds_config, training_dtype
     from lmt.training.grpo_hooks import CheckpointDone, FaultInjection, TRLReward
     from lmt.training.grpo_stage import (
-        CHECKPOINTS, FINAL, START_MODEL, check_batch, checkpoint_dirs, grpo_fingerprint, preflight_grpo, stage_prompts,
+        CHECKPOINTS,
+        FINAL,
+        START_MODEL,
+        check_batch,
+        checkpoint_dirs,
+        grpo_fingerprint,
+        preflight_grpo,
+        stage_prompts,
         weights_fingerprint,
     )
     from lmt.training.stage import recipe_args
@@ -99,10 +105,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     reward = TRLReward(build_reward(stage.reward, device=device), stage.num_generations)
 
     # 4. train
+    from transformers import AutoConfig
     from trl import GRPOConfig as TRLConfig
     from trl import GRPOTrainer
-
-    from transformers import AutoConfig
 
     dtype = training_dtype(model_cfg.dtype)
     hidden = int(getattr(AutoConfig.from_pretrained(paths.init_from, trust_remote_code=model_cfg.trust_remote_code), "hidden_size", 1024))

@@ -61,7 +61,7 @@ def test_prompts_are_the_sft_prompts_with_references(run):
         sft_prompt, _ = render_sft_example(full, get_template("pmp"), tok, True, aux_lang, aux)
         assert row["prompt"] == sft_prompt and row["kind"] == kind
         assert row["prompt"].endswith("<|im_start|>assistant\n")
-    pmp = [r for r in ds if r["kind"] == "pmp"][0]
+    pmp = next(r for r in ds if r["kind"] == "pmp")
     assert "Russian:" in pmp["prompt"] or "English:" in pmp["prompt"].split("\n", 3)[-1]
     # downsampling: no reverse directions with reverse_keep=0; max_prompts keeps a fixed hash sample
     _, _, fwd = _prompts(_config(root, model), ["train.sft.reverse_keep=0.0"])

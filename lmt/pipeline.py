@@ -2,7 +2,9 @@
 
 A run is the stage commands in order, on one experiment config:
 ``synth`` (when ``synth.enabled``) -> ``prep`` -> ``train init`` -> ``train cpt`` -> ``select`` (when ``select:``
-is set) -> ``train sft`` -> ``eval``. Each stage is the same command a
+is set) -> ``train sft`` -> ``train grpo`` (when ``train.grpo.enabled``) ->
+``eval`` (of the SFT model) -> ``eval_grpo`` (of the GRPO model, into
+``<run_dir>/eval_grpo``; ``lmt compare <run_dir>/eval <run_dir>/eval_grpo``). Each stage is the same command a
 user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
@@ -25,7 +27,7 @@ from lmt.commands import command, parse_args, stage_commands
 from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
-STAGES = ("synth", "prep", "init", "cpt", "select", "sft", "eval")
+STAGES = ("synth", "prep", "init", "cpt", "select", "sft", "grpo", "eval", "eval_grpo")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
@@ -57,8 +59,13 @@ def planned_stages(cfg: ExperimentConfig) -> list[str]:
         stages.append("select")
     if _enabled(train) and _enabled(getattr(train, "sft", None)):
         stages.append("sft")
+    grpo = _enabled(train) and _enabled(getattr(train, "grpo", None))
+    if grpo:
+        stages.append("grpo")
     if _enabled(cfg.eval):
         stages.append("eval")
+        if grpo:
+            stages.append("eval_grpo")
     return stages
 
 
@@ -72,8 +79,13 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         return "synth", [config, *overrides]
     if stage == "select":
         return "select", [cfg.select.method, config, *overrides]
-    if stage in ("init", "cpt", "sft"):
+    if stage in ("init", "cpt", "sft", "grpo"):
         return "train", [stage, config, *overrides]
+    if stage == "eval_grpo":
+        from lmt.training.grpo_stage import resolve_grpo
+
+        model = resolve_grpo(cfg).out_dir / "final"
+        return "eval", [config, *overrides, f"eval.model={model}", f"eval.output_dir={cfg.stage_dir('eval_grpo')}"]
     return "eval", [config, *overrides]
 
 
@@ -116,7 +128,9 @@ def _summary(cfg: ExperimentConfig) -> str:
         ("tokenizer + initial model", "model_init"),
         ("CPT checkpoints", "cpt"),
         ("SFT checkpoints", "sft"),
+        ("GRPO checkpoints", "grpo"),
         ("evaluation (hyps, scores, report, heatmaps)", "eval"),
+        ("evaluation of the GRPO model", "eval_grpo"),
     ):
         path = cfg.stage_dir(stage)
         if path.exists():
@@ -124,6 +138,8 @@ def _summary(cfg: ExperimentConfig) -> str:
     eval_dir = cfg.stage_dir("eval")
     for extra in sorted(eval_dir.glob("report.*")) + sorted(eval_dir.glob("*.png")):
         lines.append(f"  {'':<45} {extra}")
+    if (cfg.stage_dir("eval_grpo") / "scores").is_dir():
+        lines.append(f"\nSFT vs GRPO: lmt compare {eval_dir} {cfg.stage_dir('eval_grpo')}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""``lmt train init|cpt|sft CONFIG [key=value ...]``: checks, then the real ``deepspeed`` launcher.
+"""``lmt train init|cpt|sft|grpo CONFIG [key=value ...]``: checks, then the real ``deepspeed`` launcher.
 
 ``init`` runs in this process (tokenizer + tiny model, see ``recipes/init.py``).
 ``cpt`` and ``sft`` first run the stage's checks here, so bad input fails before
@@ -8,7 +8,8 @@ any GPU time, then start::
 
 With no GPU the launcher runs ``N`` CPU ranks (``DS_ACCELERATOR=cpu``, gloo),
 each with ``OMP_NUM_THREADS = cores / N`` unless set. ``--dry-run`` prints the
-command instead. A stage already finished with the same data (``final/`` and a
+command instead (for ``grpo`` also the plan: prompts, rollouts, steps,
+reward). A stage already finished with the same data (``final/`` and a
 complete ``train_state.json``) is skipped; a killed one resumes from its last
 checkpoint.
 """
@@ -64,8 +65,8 @@ def _finished(cfg, stage: str, paths) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     """Options of ``lmt train``."""
-    ap = argparse.ArgumentParser(prog="lmt train", description="train: init (tokenizer + tiny model), cpt, sft")
-    ap.add_argument("stage", choices=["init", "cpt", "sft"])
+    ap = argparse.ArgumentParser(prog="lmt train", description="train: init (tokenizer + tiny model), cpt, sft, grpo")
+    ap.add_argument("stage", choices=["init", "cpt", "sft", "grpo"])
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     ap.add_argument("--num-gpus", type=int, default=None, help="processes per node (overrides train.launcher.num_gpus)")
@@ -92,6 +93,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if section is not None and not section.enabled:
         print(f"[lmt train {args.stage}] train.{args.stage}.enabled is false: skipped")
         return 0
+    if args.stage == "grpo":
+        return _launch_grpo(cfg, args)
     paths = preflight(cfg, args.stage)
     if not args.force and not args.dry_run and _finished(cfg, args.stage, paths):
         print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again)")
@@ -100,6 +103,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
+    return _run_launcher(cfg, args, cmd)
+
+
+def _run_launcher(cfg, args, cmd: list[str]) -> int:
+    from lmt.training.stage import launcher_env
+
     env = launcher_env()
     if env.get("DS_ACCELERATOR") == "cpu" and "OMP_NUM_THREADS" not in env:
         ranks = args.num_gpus or cfg.train.launcher.num_gpus
@@ -115,6 +124,35 @@ def main(argv: Optional[list[str]] = None) -> int:
             "rerun the same command to resume from the last checkpoint"
         )
     return 0
+
+
+# --------------------------------------------------------------------------- GRPO
+
+
+def _launch_grpo(cfg, args) -> int:
+    """``lmt train grpo``: checks (reward models loaded once here), ``--dry-run`` plan, then the launcher."""
+    from lmt.training.grpo_stage import grpo_finished, preflight_grpo
+
+    launcher = cfg.train.launcher
+    world = (args.num_gpus or launcher.num_gpus) * (launcher.num_nodes or 1)
+    paths = preflight_grpo(cfg, world=world)
+    if not args.force and not args.dry_run and grpo_finished(cfg, paths):
+        print(f"[lmt train grpo] already finished: {paths.out_dir / 'final'} (use --force to train again)")
+        return 0
+    cmd = deepspeed_command(cfg, "grpo", args.config, args.overrides, args.num_gpus)
+    if args.dry_run:
+        print(_grpo_plan(cfg, paths, world))
+        print(shlex.join(cmd))
+        return 0
+    return _run_launcher(cfg, args, cmd)
+
+
+def _grpo_plan(cfg, paths, world: int) -> str:
+    from lmt.modeling import load_tokenizer
+    from lmt.training.grpo_stage import format_plan, stage_prompts
+
+    tokenizer = load_tokenizer(paths.init_from, trust_remote_code=cfg.train.model.trust_remote_code)
+    return format_plan(cfg, paths, stage_prompts(cfg, paths, tokenizer), world)
 
 
 if __name__ == "__main__":

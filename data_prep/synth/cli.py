@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from lmt.commands import command, parse_args
 
-def synth_main(argv: list[str]) -> int:
-    """``lmt synth CONFIG [key=value ...] [--limit N] [--overwrite]``."""
+
+def build_synth_parser() -> argparse.ArgumentParser:
+    """Options of ``lmt synth``."""
     ap = argparse.ArgumentParser(
         prog="lmt synth",
         description="translate monolingual text with a model into synthetic pairs (a corpus for `lmt prep`)",
@@ -15,7 +17,13 @@ def synth_main(argv: list[str]) -> int:
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. synth.model=NiuTrans/LMT-60-4B")
     ap.add_argument("--limit", type=int, default=None, help="translate only the first N sentences per direction")
     ap.add_argument("--overwrite", action="store_true", help="delete earlier shards and translate everything again")
-    args = ap.parse_intermixed_args(argv)
+    return ap
+
+
+@command(build_synth_parser)
+def synth_main(argv: list[str]) -> int:
+    """``lmt synth CONFIG [key=value ...] [--limit N] [--overwrite]``."""
+    args = parse_args(build_synth_parser(), argv)  # options and overrides in any order
 
     from data_prep.synth import output_dir, run_synth
     from lmt.config import load_experiment

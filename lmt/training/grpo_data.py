@@ -25,7 +25,7 @@ import numpy as np
 from lmt.aux_map import AuxMap
 from lmt.errors import DataError
 from lmt.languages import Direction
-from lmt.prompts import build_prompt, get_template
+from lmt.prompts import get_template, render_prompt
 from lmt.training.pmp import choose_prompt, unit_hash
 
 
@@ -43,13 +43,15 @@ class GRPOPrompts:
 
 
 def _render(batch, tokenizer, template_name, use_chat_template, aux_map, seed, pmp):
-    template = get_template(template_name)
+    template = get_template(template_name, use_chat_template)
     out = collections.defaultdict(list)
     for i in range(len(batch["src"])):
         rec = {k: batch[k][i] for k in batch}
         kind, aux_lang, aux, _ = choose_prompt(rec, aux_map, seed, pmp["forward_share"], pmp["reverse_share"], pmp["enabled"])
-        user = template.render(rec["src_lang"], rec["tgt_lang"], rec["src"], aux_lang=aux_lang, aux=aux)
-        prompt = build_prompt(tokenizer, user, use_chat_template)
+        # The one renderer SFT uses: the same prompt string as training saw.
+        prompt = render_prompt(
+            tokenizer, template, rec["src_lang"], rec["tgt_lang"], rec["src"], aux_lang=aux_lang, aux=aux
+        ).prompt
         out["prompt"].append(prompt)
         out["n_prompt_tokens"].append(len(tokenizer(prompt, add_special_tokens=False)["input_ids"]))
         out["source"].append(rec["src"])

@@ -71,3 +71,18 @@ def test_shard_plan_and_corpus_names():
     assert default_corpus("NiuTrans/LMT-60-4B") == "synth_LMT-60-4B"
     assert default_corpus("Qwen/Qwen3-0.6B") == "synth_Qwen3-0-6B"
     assert default_corpus("runs/x/checkpoints/sft/final") == "synth_sft-final"
+
+
+def test_shipped_lmt60_config_loads(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from lmt.config import load_experiment
+    from lmt.pipeline import planned_stages
+
+    monkeypatch.setenv("LMT_MONO_DIR", str(tmp_path))
+    monkeypatch.setenv("LMT_OPUS_DIR", str(tmp_path))
+    path = Path(__file__).resolve().parents[2] / "data_prep" / "synth" / "lmt60.yaml"
+    assert "lmt run data_prep/synth/lmt60.yaml" in path.read_text(encoding="utf-8").splitlines()[0]
+    cfg = load_experiment(path)
+    assert planned_stages(cfg) == ["synth", "prep"]
+    assert cfg.prep.corpora[1].path == str(cfg.stage_dir("synth"))

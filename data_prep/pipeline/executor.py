@@ -39,7 +39,8 @@ class UnitProgress:
 
     def __init__(self) -> None:
         self._bar: Any = None
-        self._pairs = 0
+        self.pairs = 0  # pairs reported by the finished units (count_pairs)
+        self.units = 0  # units announced so far
         self._start = 0.0
         self._step: list = ["", 0, 0, "unit"]  # name, done, total, unit name
 
@@ -51,20 +52,21 @@ class UnitProgress:
         if self._step[0] != desc:
             self._step = [desc, 0, 0, unit]
         self._step[2] += n
-        self._bar.total += n
+        self.units += n
+        self._bar.total = self.units
         self._show()
 
     def done(self, result: Any, count_pairs: bool = False) -> None:
         """Count one finished unit (and its ``pairs`` with ``count_pairs``)."""
         if count_pairs and isinstance(result, dict):
-            self._pairs += int(result.get("pairs", 0))
+            self.pairs += int(result.get("pairs", 0))
         self._step[1] += 1
         self._bar.update(1)
         self._show()
 
     def _show(self) -> None:
         desc, done, total, unit = self._step
-        rate = self._pairs / max(time.time() - self._start, 1e-9)
+        rate = self.pairs / max(time.time() - self._start, 1e-9)
         self._bar.set_postfix_str(f"{desc} {done}/{total} {unit}, {rate:,.0f} pairs/s", refresh=False)
 
     def close(self) -> None:

@@ -151,7 +151,8 @@ class RayExecutor(Executor):
                 self.progress.done(results[c])
                 for k in range(results[c]["chunks"]):
                     started[(c, k)] = self.submit(then, plan, (c, k))
-        ids = sorted(started)
+        position = {c: i for i, c in enumerate(corpora)}
+        ids = sorted(started, key=lambda ck: (position[ck[0]], ck[1]))  # as the local executor: corpus by corpus
         return [results[c] for c in corpora], ids, [started[i] for i in ids]
 
 

@@ -1,13 +1,17 @@
-"""``run_prep``: the whole prep stage, resumable, on a local process pool.
+"""``run_prep``: the whole prep stage, resumable, on a local process pool or Ray.
 
 Order of steps (each a function over independent units, see
-:mod:`data_prep.pipeline.plan` for the work layout):
+:mod:`data_prep.pipeline.plan` for the work layout; ``prep.executor`` picks
+who runs them, see :mod:`data_prep.pipeline.executor`):
 
 1. :func:`~data_prep.pipeline.ingest.ingest_corpus` per corpus, streaming in
-   this process (and :func:`~data_prep.pipeline.ingest.ingest_mono` per
-   monolingual file);
+   this process (on Ray: one task per corpus) (and
+   :func:`~data_prep.pipeline.ingest.ingest_mono` per monolingual file);
 2. :func:`~data_prep.pipeline.shards.filter_shard` per raw chunk, submitted to
    the workers as soon as the chunk is written (reading overlaps filtering);
+   with ``prep.lid_pass`` on, language ID runs first once per unique sentence
+   (:mod:`data_prep.pipeline.lid_pass`: collect per chunk, identify per bucket,
+   then filter with the predictions);
 3. :func:`~data_prep.pipeline.multiway.process_bucket` per hash bucket
    (dedup, pivot join, aux, directions, downsampling, final shards);
 4. :func:`~data_prep.pipeline.mono.filter_mono_shard` per monolingual chunk;

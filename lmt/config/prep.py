@@ -13,6 +13,7 @@ prep:
   directions: [en2x, x2en, zh2x, x2zh]
   downsample: {ratio: 0.05, per_direction: {kir_Cyrl-eng_Latn: 0.2, x2zh: 0.1}}
   num_workers: 4
+  executor: local                   # or ray: units as Ray tasks (ray: {address: auto} joins a cluster)
 ```
 The output goes to ``output_dir`` or ``runs/<name>/data/prep`` in the layout of
 :mod:`lmt.datafiles`.

@@ -384,7 +384,16 @@ def multiway_benchmark(total: int, n_langs: int, workers: int, with_ray: bool) -
     results = []
     for label, extra in runs:
         print(f"lmt prep ({label}) on the multi-way input ...", flush=True)
-        results.append(run_ours(folder, n, workers, label, **extra))
+        for attempt in range(3):
+            try:
+                results.append(run_ours(folder, n, workers, label, **extra))
+                break
+            except SystemExit as err:
+                # On an overloaded machine Ray's raylet may give up waiting for
+                # its metrics agent (15 s); that is start-up, not prep: try again.
+                if "timed out during startup" not in str(err) or attempt == 2:
+                    raise
+                print("  Ray did not start (overloaded machine); again", flush=True)
     print(f"OpusFilter on each of the {n_langs} pair files ...", flush=True)
     results.append(run_opusfilter_per_file(files, n))
     print(f"\nmulti-way input: {n_langs} En-X corpora sharing the English side, {n:,} pairs")

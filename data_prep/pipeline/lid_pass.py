@@ -22,6 +22,7 @@ The key is the text a filter gives the model, not ``(language, text)``: the
 prediction does not depend on the expected language, so one call serves a
 sentence that is in two languages' corpora too. Texts are collected before the
 cheaper filters run, so a few texts those filters drop are identified as well.
+Monolingual shards are identified as before (their lines rarely recur).
 Work layout under ``_work/lid/``: ``collect/<shard>/bNNNN.parquet`` (sig, text),
 ``known/<shard>/bNNNN.parquet`` (sig, text, label, prob) and ``.done.json``
 markers, written atomically like every other unit.

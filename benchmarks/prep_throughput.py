@@ -1,9 +1,21 @@
-"""Prep throughput and memory: ``lmt prep`` vs OpusFilter on the same Moses corpus.
+"""Prep throughput and memory: ``lmt prep`` vs OpusFilter on the same Moses corpora.
 
 Run (from the repository root, in the project's virtual environment)::
 
-    python benchmarks/prep_throughput.py                       # 1M and 4M pairs, OpusFilter on 250k
-    python benchmarks/prep_throughput.py --sizes 200000 --opusfilter-pairs 50000   # quick look
+    python benchmarks/prep_throughput.py                       # bilingual 1M and 4M, multi-way 1M
+    python benchmarks/prep_throughput.py --sizes 200000 --opusfilter-pairs 50000 --multiway-pairs 100000   # quick look
+    python benchmarks/prep_throughput.py --sizes --opusfilter-pairs 0 --multiway-pairs 1000000   # multi-way only
+
+Multi-way input (``--multiway-pairs``, 0: skip): ``--languages`` En-X Moses
+corpora (``flores.en-xx``) that share one English side, line for line, built
+from FLORES-200 dev+devtest (2,009 sentences) repeated with noise: each
+repetition rewrites one word per side (the English rewrite is the same in every
+corpus), and 1.5% exact duplicates, 2% wrong-language targets and 1% truncated
+targets are mixed in per corpus. On it: ``lmt prep`` with the language-ID pass
+(default ``lid_pass: auto``: on for several corpora) and without it
+(``lid_pass=off``), the same on Ray (``prep.executor=ray``, a local instance
+with ``--workers`` CPUs) for Ray's overhead against the local process pool, and
+OpusFilter run on each pair file separately, as its users do.
 
 Input: the OPUS bible-uedin de-en corpus (../shared/data/opus, 62k pairs) scaled
 up by repetition with noise -- each repetition rewrites one word per pair,
@@ -36,20 +48,28 @@ import argparse
 import gzip
 import os
 import random
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 BIBLE = DATA / "opus" / "bible-uedin-v1.de-en"
-FLORES_NOISE = [DATA / "flores200" / "dev" / f"{c}.dev" for c in ("fra_Latn", "ita_Latn", "spa_Latn")]
+FLORES = DATA / "flores200"
+FLORES_NOISE = [FLORES / "dev" / f"{c}.dev" for c in ("fra_Latn", "ita_Latn", "spa_Latn")]
+#: Multi-way target languages: space-delimited (the same word-length rules mean
+#: the same thing in both tools) and well identified by lid.176. (FLORES, lid.176)
+MULTIWAY = [("deu_Latn", "de"), ("fra_Latn", "fr"), ("spa_Latn", "es"), ("ita_Latn", "it"), ("por_Latn", "pt"),
+            ("rus_Cyrl", "ru"), ("nld_Latn", "nl"), ("pol_Latn", "pl"), ("tur_Latn", "tr"), ("ces_Latn", "cs"),
+            ("swe_Latn", "sv"), ("ukr_Cyrl", "uk")]
 CACHE = ROOT / ".cache" / "bench_prep"
-OF_VENV = ROOT / ".cache" / "opusfilter-venv"
+OF_VENV = Path(os.environ.get("OPUSFILTER_VENV", ROOT / ".cache" / "opusfilter-venv"))
 
 
 # ----------------------------------------------------------------------------- corpus
@@ -105,6 +125,61 @@ def make_corpus(n: int, out: Path, seed: int = 1) -> tuple[Path, Path]:
             fe.write(s_en.replace("\n", " ") + "\n")
     stamp.write_text(str(n))
     return de_path, en_path
+
+
+def _flores(code: str) -> list[str]:
+    return _read_lines(FLORES / "dev" / f"{code}.dev") + _read_lines(FLORES / "devtest" / f"{code}.devtest")
+
+
+def _rewrite(words: list[str], vocab: list[str], rng: random.Random) -> str:
+    if words:
+        words[rng.randrange(len(words))] = vocab[rng.randrange(len(vocab))]
+    return " ".join(words)
+
+
+def make_multiway(total: int, n_langs: int, out: Path, seed: int = 1) -> list[tuple[Path, Path, str]]:
+    """Write ``n_langs`` En-X corpora of ``total // n_langs`` pairs sharing the English side.
+
+    Returns ``(en file, x file, lid.176 code of x)`` per corpus (cached by size).
+    """
+    langs = MULTIWAY[:n_langs]
+    per = total // len(langs)
+    files = [(out / f"flores.en-{iso}.en", out / f"flores.en-{iso}.{iso}", iso) for _, iso in langs]
+    stamp = out / "SIZE"
+    if stamp.is_file() and stamp.read_text() == f"{total}/{n_langs}" and all(f[1].is_file() for f in files):
+        return files
+    out.mkdir(parents=True, exist_ok=True)
+    en = _flores("eng_Latn")
+    vocab = lambda lines: sorted({w for s in lines for w in s.split() if w.isalpha() and len(w) > 3})  # noqa: E731
+    # The English side: one noisy variant per row, the same in every corpus.
+    rng = random.Random(seed)
+    vocab_en = vocab(en)
+    en_rows = [en[i % len(en)] if i < len(en) else _rewrite(en[i % len(en)].split(), vocab_en, rng) for i in range(per)]
+    noise = [s for p in FLORES_NOISE if p.is_file() for s in _read_lines(p)]
+    for (code, iso), (en_path, x_path, _) in zip(langs, files):
+        x = _flores(code)
+        vocab_x = vocab(x)
+        rng = random.Random(f"{seed}-{iso}")
+        with open(en_path, "w", encoding="utf-8") as fe, open(x_path, "w", encoding="utf-8") as fx:
+            recent: list[tuple[str, str]] = []
+            for i, s_en in enumerate(en_rows):
+                k = i % len(x)
+                s_x = x[k] if i < len(x) else _rewrite(x[k].split(), vocab_x, rng)
+                r = rng.random()
+                if r < 0.015 and recent:
+                    s_en, s_x = recent[rng.randrange(len(recent))]  # exact duplicate
+                elif r < 0.035:
+                    s_x = noise[rng.randrange(len(noise))]  # wrong language
+                elif r < 0.045:
+                    s_x = " ".join(s_x.split()[:2])  # truncated: length ratio
+                if len(recent) < 1000:
+                    recent.append((s_en, s_x))
+                else:
+                    recent[i % 1000] = (s_en, s_x)
+                fe.write(s_en + "\n")
+                fx.write(s_x + "\n")
+    stamp.write_text(f"{total}/{n_langs}")
+    return files
 
 
 def subset(de: Path, en: Path, n: int, out: Path) -> tuple[Path, Path]:
@@ -182,16 +257,18 @@ def lid_model() -> Path:
     return Path(default_model_path())
 
 
-def run_ours(corpus_dir: Path, n: int, workers: int) -> dict:
+def run_ours(corpus: Path, n: int, workers: int, label: str = "", **prep_extra) -> dict:
+    """``lmt prep`` on ``corpus`` (a Moses prefix or a folder) in a subprocess."""
     import yaml
 
-    work = CACHE / f"ours-{n}"
+    tag = label.replace(" ", "-").replace(",", "") or "default"
+    work = CACHE / f"ours-{n}-{tag}"
     work.mkdir(parents=True, exist_ok=True)
     cfg = {
         "name": f"bench{n}",
         "run_dir": str(work / "run"),
         "prep": {
-            "corpora": [{"path": str(corpus_dir / "bench.de-en")}],
+            "corpora": [{"path": str(corpus)}],
             "filters": {
                 "defaults": {
                     "length": {"min_words": 1, "max_words": 250, "min_chars": 1, "max_chars": 750},
@@ -203,6 +280,7 @@ def run_ours(corpus_dir: Path, n: int, workers: int) -> dict:
             "downsample": {"ratio": 0.05},
             "shard_size": 100_000,
             "num_workers": workers,
+            **prep_extra,
         },
     }
     path = work / "bench.yaml"
@@ -215,61 +293,201 @@ def run_ours(corpus_dir: Path, n: int, workers: int) -> dict:
 
     man = json.loads((work / "run" / "data" / "prep" / "manifest.json").read_text(encoding="utf-8"))
     kept = man["counts"]["after_dedup"]
-    return {"tool": f"lmt prep ({workers} workers)", "pairs": n, "wall": wall, "cpu": cpu, "rss": peak, "kept": kept,
+    name = f"lmt prep ({workers} workers{', ' + label if label else ''})"
+    return {"tool": name, "pairs": n, "wall": wall, "cpu": cpu, "rss": peak, "kept": kept,
             "timings": man["timings_s"], "drops": man["counts"]["drops"]}
 
 
 def ensure_opusfilter() -> Path:
-    """OpusFilter in its own venv (created on first use); returns its `opusfilter` script."""
+    """OpusFilter in its own throwaway venv (``OPUSFILTER_VENV``, created on first
+    use with uv when it is installed, else venv + pip); returns its `opusfilter` script."""
     exe = OF_VENV / "bin" / "opusfilter"
     if not exe.is_file():
-        subprocess.run([sys.executable, "-m", "venv", str(OF_VENV)], check=True)
-        pip = [str(OF_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
         # fasttext-predict provides the `fasttext` module OpusFilter imports (the
         # `fasttext` 0.9.3 wheel does not build against numpy 2 here).
-        subprocess.run(pip + ["opusfilter", "fasttext-predict"], check=True)
+        if shutil.which("uv"):
+            subprocess.run(["uv", "venv", "-q", str(OF_VENV)], check=True)
+            subprocess.run(["uv", "pip", "install", "-q", "--python", str(OF_VENV / "bin" / "python"),
+                            "opusfilter", "fasttext-predict"], check=True)
+        else:
+            subprocess.run([sys.executable, "-m", "venv", str(OF_VENV)], check=True)
+            subprocess.run([str(OF_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "opusfilter", "fasttext-predict"],
+                           check=True)
     return exe
 
 
-def run_opusfilter(de: Path, en: Path, n: int) -> dict:
+def opusfilter_once(src: Path, tgt: Path, langs: tuple[str, str], work: Path) -> tuple[float, int, float, int]:
+    """OpusFilter's dedup + filter steps on one pair file; (wall, peak RSS, CPU, kept)."""
     import yaml
 
     exe = ensure_opusfilter()
-    work = CACHE / f"opusfilter-{n}"
-    sub_de, sub_en = subset(de, en, n, work)
+    a, b = langs
     cfg = {
         "common": {"output_directory": str(work / "out")},
         "steps": [
             {"type": "remove_duplicates",
-             "parameters": {"inputs": [str(sub_de), str(sub_en)], "outputs": ["dedup.de", "dedup.en"],
+             "parameters": {"inputs": [str(src), str(tgt)], "outputs": [f"dedup.{a}", f"dedup.{b}"],
                             "letters_only": True, "lowercase": True}},
             {"type": "filter",
-             "parameters": {"inputs": ["dedup.de", "dedup.en"], "outputs": ["clean.de", "clean.en"],
+             "parameters": {"inputs": [f"dedup.{a}", f"dedup.{b}"], "outputs": [f"clean.{a}", f"clean.{b}"],
                             "filters": [
                                 {"LengthFilter": {"unit": "word", "min_length": 1, "max_length": 250}},
                                 {"LengthRatioFilter": {"unit": "word", "threshold": 3}},
-                                {"FastTextFilter": {"languages": ["de", "en"], "thresholds": [0.5, 0.5],
+                                {"FastTextFilter": {"languages": [a, b], "thresholds": [0.5, 0.5],
                                                     "model_path": str(lid_model())},
                                  "module": "opusfilter.lid"},
                             ]}},
         ],
     }
+    work.mkdir(parents=True, exist_ok=True)
     path = work / "opusfilter.yaml"
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     wall, peak, cpu = run_measured([str(exe), "--overwrite", str(path)], env, work)
-    with open(work / "out" / "clean.en", encoding="utf-8") as f:
+    with open(work / "out" / f"clean.{b}", encoding="utf-8") as f:
         kept = sum(1 for _ in f)
+    return wall, peak, cpu, kept
+
+
+def run_opusfilter(de: Path, en: Path, n: int) -> dict:
+    work = CACHE / f"opusfilter-{n}"
+    sub_de, sub_en = subset(de, en, n, work)
+    wall, peak, cpu, kept = opusfilter_once(sub_de, sub_en, ("de", "en"), work)
     return {"tool": "OpusFilter 3.x (1 process)", "pairs": n, "wall": wall, "cpu": cpu, "rss": peak, "kept": kept}
+
+
+def run_opusfilter_per_file(files: list[tuple[Path, Path, str]], n: int) -> dict:
+    """OpusFilter on each pair file separately (one run each, as its users do); totals."""
+    wall = cpu = 0.0
+    peak = kept = 0
+    for en, x, iso in files:
+        w, p, c, k = opusfilter_once(en, x, ("en", iso), CACHE / f"opusfilter-mw-{n}-{iso}")
+        wall, cpu, peak, kept = wall + w, cpu + c, max(peak, p), kept + k
+    return {"tool": f"OpusFilter 3.x ({len(files)} runs)", "pairs": n, "wall": wall, "cpu": cpu, "rss": peak, "kept": kept}
+
+
+def print_table(results: list[dict]) -> None:
+    print(f"{'tool':<40} {'pairs':>10} {'wall s':>8} {'pairs/s':>9} {'CPU s':>8} {'pairs/CPU-s':>11} {'peak RSS':>10} {'kept':>10}")
+    for r in results:
+        print(f"{r['tool']:<40} {r['pairs']:>10,} {r['wall']:>8.1f} {r['pairs'] / r['wall']:>9,.0f} "
+              f"{r['cpu']:>8.1f} {r['pairs'] / r['cpu']:>11,.0f} {r['rss'] / 2**30:>8.2f}Gi {r['kept']:>10,}")
+
+
+class RayCPU:
+    """CPU seconds that Ray's processes (this process's descendants other than
+    the ``lmt`` driver) spend while it runs, sampled every 50 ms per process, so
+    workers that exit (and are not reaped by their parent) still count."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.start = self._sample()
+        self.last = dict(self.start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _sample() -> dict:
+        out = {}
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if "lmt.cli" in " ".join(proc.cmdline()):
+                    continue  # the driver: measured by run_measured
+                t = proc.cpu_times()
+                out[(proc.pid, proc.create_time())] = t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.last.update(self._sample())
+            time.sleep(self.interval)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(cpu - self.start.get(key, 0.0) for key, cpu in self.last.items())
+
+
+def run_ours_on_ray(corpus: Path, n: int, workers: int) -> Optional[dict]:
+    """``lmt prep`` with ``prep.executor=ray``, joining a local instance started here.
+
+    The instance is started before the measured run (on an overloaded machine
+    Ray's raylet may give up waiting for its metrics agent; then it is started
+    again, twice), and its processes' CPU during the run (raylet, GCS, workers)
+    is added to the run's. None when it did not start.
+    """
+    import ray
+
+    t = time.perf_counter()
+    for attempt in range(3):
+        try:
+            info = ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR")
+            break
+        except Exception as err:  # Ray raises a bare Exception when its node does not come up
+            ray.shutdown()
+            print(f"  Ray did not start ({err})", flush=True)
+    else:
+        return None
+    start = time.perf_counter() - t
+    try:
+        ray_cpu = RayCPU()
+        result = run_ours(corpus, n, workers, "lid pass, Ray", executor="ray", ray={"address": info.address_info["gcs_address"]})
+        result["cpu"] += ray_cpu.stop()
+    finally:
+        ray.shutdown()
+    result["ray_start"] = start
+    return result
+
+
+def multiway_benchmark(total: int, n_langs: int, workers: int, with_ray: bool) -> None:
+    """Multi-way input: ours (LID pass on/off, local pool/Ray) vs OpusFilter per pair file."""
+    print(f"writing the {n_langs}-way input ({total:,} pairs) ...", flush=True)
+    files = make_multiway(total, n_langs, CACHE / f"multiway-{total}-{n_langs}")
+    n = (total // n_langs) * n_langs
+    folder = files[0][0].parent
+    results = []
+    for label, extra in (("lid pass", {}), ("no lid pass", {"lid_pass": "off"})):
+        print(f"lmt prep ({label}) on the multi-way input ...", flush=True)
+        results.append(run_ours(folder, n, workers, label, **extra))
+    on_ray = None
+    if with_ray:
+        print("lmt prep (lid pass) on a local Ray instance ...", flush=True)
+        on_ray = run_ours_on_ray(folder, n, workers)
+        if on_ray is not None:
+            results.append(on_ray)
+    print(f"OpusFilter on each of the {n_langs} pair files ...", flush=True)
+    results.append(run_opusfilter_per_file(files, n))
+    print(f"\nmulti-way input: {n_langs} En-X corpora sharing the English side, {n:,} pairs")
+    print_table(results)
+    of = results[-1]
+    for r in results[:-1]:
+        print(f"  {r['tool']}: step timings {r['timings']}")
+        print(f"  per CPU-second vs OpusFilter: {(r['pairs'] / r['cpu']) / (of['pairs'] / of['cpu']):.2f}x "
+              f"(target >= 3x); wall: {(r['pairs'] / r['wall']) / (of['pairs'] / of['wall']):.2f}x")
+    if on_ray is not None:
+        local = results[0]
+        print(f"Ray vs local pool (same input, {workers} workers): wall {on_ray['wall'] / local['wall'] - 1:+.1%}, "
+              f"CPU {on_ray['cpu'] / local['cpu'] - 1:+.1%} (target <= +15%); Ray start-up, not included: "
+              f"{on_ray['ray_start']:.1f} s")
 
 
 # ----------------------------------------------------------------------------- main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000], help="corpus sizes for lmt prep")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 4_000_000], help="bilingual corpus sizes for lmt prep")
     ap.add_argument("--opusfilter-pairs", type=int, default=250_000, help="pairs OpusFilter runs on (0: skip)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--multiway-pairs", type=int, default=1_000_000, help="pairs of the multi-way input, in total (0: skip)")
+    ap.add_argument("--languages", type=int, default=10, choices=range(2, len(MULTIWAY) + 1), metavar="N",
+                    help="En-X corpora of the multi-way input")
+    ap.add_argument("--no-ray", action="store_true", help="skip the Ray executor run")
     args = ap.parse_args()
+    if args.multiway_pairs:
+        multiway_benchmark(args.multiway_pairs, args.languages, args.workers, not args.no_ray)
+    if not args.sizes and not args.opusfilter_pairs:
+        return 0
     if not Path(str(BIBLE) + ".de.gz").is_file():
         raise SystemExit(f"missing {BIBLE}.de.gz: set LMT_SHARED_DATA to the shared data folder")
 
@@ -289,17 +507,14 @@ def main() -> int:
             os.replace(sub_de, cdir / "bench.de-en.de")
             os.replace(sub_en, cdir / "bench.de-en.en")
         print(f"lmt prep on {n:,} pairs ...", flush=True)
-        results.append(run_ours(cdir, n, args.workers))
+        results.append(run_ours(cdir / "bench.de-en", n, args.workers))
     if args.opusfilter_pairs:
         print(f"OpusFilter on {args.opusfilter_pairs:,} pairs ...", flush=True)
         results.append(run_opusfilter(de, en, args.opusfilter_pairs))
 
     print()
     print(f"load average before/after: {load0} / {os.getloadavg()} on {os.cpu_count()} cores")
-    print(f"{'tool':<28} {'pairs':>10} {'wall s':>8} {'pairs/s':>9} {'CPU s':>8} {'pairs/CPU-s':>11} {'peak RSS':>10} {'kept':>10}")
-    for r in results:
-        print(f"{r['tool']:<28} {r['pairs']:>10,} {r['wall']:>8.1f} {r['pairs'] / r['wall']:>9,.0f} "
-              f"{r['cpu']:>8.1f} {r['pairs'] / r['cpu']:>11,.0f} {r['rss'] / 2**30:>8.2f}Gi {r['kept']:>10,}")
+    print_table(results)
     ours = [r for r in results if r["tool"].startswith("lmt")]
     of = [r for r in results if r["tool"].startswith("Opus")]
     for r in ours:

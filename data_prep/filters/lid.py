@@ -39,6 +39,7 @@ language's ISO 15924 script, see :mod:`data_prep.filters.scripts`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -101,6 +102,22 @@ _FLORES_LABEL = re.compile(r"^[a-z]{2,3}_[A-Z][a-z]{3}$")
 _MODELS: dict[str, Any] = {}
 _LABELS: dict[str, Optional[tuple[str, ...]]] = {}
 _LOCK = threading.Lock()
+# (model path, max_chars) -> text -> (raw label, prob), set by known_predictions.
+_KNOWN: dict[tuple[str, int], dict[str, tuple[str, float]]] = {}
+
+
+@contextlib.contextmanager
+def known_predictions(tables: dict[tuple[str, int], dict[str, tuple[str, float]]]):
+    """Within the block, :meth:`LanguageIdentifier.top1` answers these texts from
+    ``tables`` ((model path, max_chars) -> text -> (raw label, prob)) instead of
+    the model: predictions made beforehand, once per unique sentence of a run
+    (:mod:`data_prep.pipeline.lid_pass`). Other texts go to the model as usual."""
+    _KNOWN.clear()
+    _KNOWN.update(tables)
+    try:
+        yield
+    finally:
+        _KNOWN.clear()
 
 
 def default_model_path() -> Path:
@@ -327,9 +344,15 @@ class LanguageIdentifier:
         cut = self.max_chars
         prefix = len(LABEL_PREFIX)
         cache = self._cache if self.cache_size else None
+        known = _KNOWN.get((self.model_path, self.max_chars)) if _KNOWN else None
         out = []
         append = out.append
         for text in texts:
+            if known is not None:
+                hit = known.get(text)
+                if hit is not None:
+                    append(hit)
+                    continue
             if len(text) > cut:
                 text = text[:cut]
             if cache is not None:

@@ -1,13 +1,17 @@
-"""``run_prep``: the whole prep stage, resumable, on a local process pool.
+"""``run_prep``: the whole prep stage, resumable, on a local process pool or Ray.
 
 Order of steps (each a function over independent units, see
-:mod:`data_prep.pipeline.plan` for the work layout):
+:mod:`data_prep.pipeline.plan` for the work layout; ``prep.executor`` picks
+who runs them, see :mod:`data_prep.pipeline.executor`):
 
 1. :func:`~data_prep.pipeline.ingest.ingest_corpus` per corpus, streaming in
-   this process (and :func:`~data_prep.pipeline.ingest.ingest_mono` per
-   monolingual file);
+   this process (on Ray: one task per corpus) (and
+   :func:`~data_prep.pipeline.ingest.ingest_mono` per monolingual file);
 2. :func:`~data_prep.pipeline.shards.filter_shard` per raw chunk, submitted to
    the workers as soon as the chunk is written (reading overlaps filtering);
+   with ``prep.lid_pass`` on, language ID runs first once per unique sentence
+   (:mod:`data_prep.pipeline.lid_pass`: collect per chunk, identify per bucket,
+   then filter with the predictions);
 3. :func:`~data_prep.pipeline.multiway.process_bucket` per hash bucket
    (dedup, pivot join, aux, directions, downsampling, final shards);
 4. :func:`~data_prep.pipeline.mono.filter_mono_shard` per monolingual chunk;
@@ -25,8 +29,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from data_prep.pipeline.executor import LocalExecutor
+from data_prep.pipeline.executor import make_executor
 from data_prep.pipeline.ingest import ingest_corpus, ingest_mono
+from data_prep.pipeline.lid_pass import collect_lid_shard, filter_shard_with_lid, identify_lid_bucket, lid_pass_wanted
+from data_prep.pipeline.lid_pass import log_summary as lid_log_summary
 from data_prep.pipeline.manifest import build_manifest, input_fingerprints
 from data_prep.pipeline.mono import filter_mono_shard
 from data_prep.pipeline.multiway import DirectionSelector, process_bucket
@@ -37,7 +43,7 @@ from lmt.config.corpora import CorpusSource
 from lmt.datafiles import MANIFEST, MONO_DIR, PARALLEL_DIR
 from lmt.errors import ConfigError, UnknownLanguageError
 from lmt.io import content_hash, read_json, write_json_atomic
-from lmt.log import get_logger, progress
+from lmt.log import get_logger
 
 log = get_logger("lmt.prep")
 
@@ -103,7 +109,9 @@ def _check_codes(src: CorpusSource, where: str) -> None:
 
 def prep_config_hash(cfg: ExperimentConfig) -> str:
     """Hash of everything that shapes prep's output (not workers or output dir)."""
-    prep = cfg.prep.model_dump(mode="json", exclude={"num_workers", "enabled", "keep_work", "output_dir"})
+    # Executor and LID pass change where and how often work runs, not the output.
+    exclude = {"num_workers", "enabled", "keep_work", "output_dir", "executor", "ray", "lid_pass"}
+    prep = cfg.prep.model_dump(mode="json", exclude=exclude)
     aux = cfg.aux_map
     if aux != "default" and Path(aux).is_file():
         aux = Path(aux).read_text(encoding="utf-8")
@@ -320,31 +328,13 @@ def _run_prep(cfg: ExperimentConfig, overwrite: bool, num_workers: Optional[int]
         log.info("%s is complete for this config and these inputs; nothing to do (--overwrite redoes it)", plan.out_dir)
         _maybe_select(cfg)
         return finished
-    sources, mono_specs = plan.sources, plan.prep.monolingual
-    workers = num_workers or plan.prep.num_workers
+    mono_specs = plan.prep.monolingual
     timings: dict[str, float] = {}
-    with LocalExecutor(workers) as ex:
+    with make_executor(plan.prep, num_workers) as ex:
         t = time.time()
         mono_ingested = ex.map(ingest_mono, plan, range(len(mono_specs)), "ingest mono", unit="file")
-        # Reading streams in this process; each chunk is filtered by a worker as
-        # soon as it is on disk, so reading overlaps filtering.
-        shard_ids: list[tuple[int, int]] = []
-        futures = []
-        ingested = []
-        bar = progress(total=len(sources), desc="ingest", unit="corpus")
-        for c in range(len(sources)):
-
-            def start(k: int, c: int = c) -> None:
-                shard_ids.append((c, k))
-                futures.append(ex.submit(filter_shard, plan, (c, k)))
-
-            ingested.append(ingest_corpus(plan, c, on_chunk=start))
-            bar.update(1)
-        bar.close()
-        timings["ingest"] = time.time() - t
-        filtered = ex.gather(futures, "filter")
+        ingested, filtered = _ingest_and_filter(ex, plan, timings)
         timings["ingest_and_filter"] = time.time() - t
-        plan.shards = [plan.shard_name(c, k) for c, k in shard_ids]
         t = time.time()
         bucketed = ex.map(process_bucket, plan, range(plan.buckets), "dedup+pivot+write", unit="bucket")
         timings["dedup_pivot_write"] = time.time() - t
@@ -356,6 +346,24 @@ def _run_prep(cfg: ExperimentConfig, overwrite: bool, num_workers: Optional[int]
     manifest = finish_prep(plan, ingested, filtered, bucketed, mono_ingested, mono_done, timings)
     _maybe_select(cfg)
     return manifest
+
+
+def _ingest_and_filter(ex: Any, plan: PrepPlan, timings: dict) -> tuple[list, list]:
+    """Steps 1-2 (with the language-ID pass of :mod:`~data_prep.pipeline.lid_pass`
+    when it is on); sets ``plan.shards``. Returns the ingest and filter results."""
+    lid_pass = lid_pass_wanted(plan)
+    t = time.time()
+    first = collect_lid_shard if lid_pass else filter_shard
+    ingested, shard_ids, handles = ex.ingest(ingest_corpus, plan, range(len(plan.sources)), first)
+    timings["ingest"] = time.time() - t
+    results = ex.gather(handles, "lid collect" if lid_pass else "filter", count_pairs=True)
+    plan.shards = [plan.shard_name(c, k) for c, k in shard_ids]
+    if not lid_pass:
+        return ingested, results
+    identified = ex.map(identify_lid_bucket, plan, range(plan.buckets), "lid", unit="bucket")
+    timings["lid_pass"] = time.time() - t
+    lid_log_summary(log, results, identified)
+    return ingested, ex.map(filter_shard_with_lid, plan, shard_ids, "filter")
 
 
 def _check_filters_build(prep: Any, sources: list[CorpusSource]) -> None:

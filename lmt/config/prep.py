@@ -13,6 +13,7 @@ prep:
   directions: [en2x, x2en, zh2x, x2zh]
   downsample: {ratio: 0.05, per_direction: {kir_Cyrl-eng_Latn: 0.2, x2zh: 0.1}}
   num_workers: 4
+  executor: local                   # or ray: units as Ray tasks (ray: {address: auto} joins a cluster)
 ```
 The output goes to ``output_dir`` or ``runs/<name>/data/prep`` in the layout of
 :mod:`lmt.datafiles`.
@@ -20,7 +21,7 @@ The output goes to ``output_dir`` or ``runs/<name>/data/prep`` in the layout of
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
@@ -117,6 +118,18 @@ class DownsampleConfig(StrictModel):
         return out
 
 
+class RayConfig(StrictModel):
+    """Where and how ``prep.executor: ray`` runs the units (see the README's cluster lines)."""
+
+    address: Optional[str] = Field(
+        None, description="Ray cluster to join (auto, ray://host:10001); unset: start a local instance with num_workers CPUs"
+    )
+    num_cpus: float = Field(1.0, gt=0, description="CPUs each unit reserves (language ID runs on one)")
+    memory: Optional[int] = Field(None, ge=1, description="bytes of memory each unit reserves (Ray scheduling hint)")
+    resources: dict[str, float] = Field(default_factory=dict, description="custom Ray resources each unit needs")
+    max_retries: int = Field(3, ge=0, description="reruns of a unit whose worker or node died")
+
+
 class PrepConfig(StrictModel):
     """Settings of the ``prep`` stage (``lmt prep CONFIG``)."""
 
@@ -145,6 +158,12 @@ class PrepConfig(StrictModel):
         None, ge=1, description="hash buckets of dedup and the pivot join (default: one per ~200k pairs)"
     )
     num_workers: int = Field(1, ge=1, description="worker processes (1 = run in this process)")
+    executor: Literal["local", "ray"] = Field("local", description="local process pool, or Ray tasks (pip install 'lmt[ray]')")
+    ray: RayConfig = Field(default_factory=RayConfig, description="Ray settings (executor: ray)")
+    lid_pass: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="language ID once per unique sentence in a pass before filtering (auto: when a language occurs in several corpora)",
+    )
     write_dropped: bool = Field(
         False, description="write every dropped pair (filters, duplicates, ...) with its drop_reason under DIR/dropped/"
     )

@@ -7,6 +7,8 @@ user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
 resumes or skips finished work, so rerunning ``lmt run`` continues a killed run.
+``--overwrite`` reaches every stage (each gets its own ``--overwrite``): the
+run starts over from prep to eval.
 
 ``lmt demo`` is ``lmt run`` on ``recipes/configs/demo.yaml`` (toy scale, CPU,
 sample data shipped in ``lmt/data/demo``).
@@ -65,11 +67,12 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         # its own stage after CPT (see planned_stages).
         no_select = ["select.enabled=false"] if _enabled(cfg.select) else []
         return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
+    again = ["--overwrite"] if overwrite else []
     if stage == "select":
-        return "select", [cfg.select.method, config, *overrides]
+        return "select", [cfg.select.method, config, *overrides, *again]
     if stage in ("init", "cpt", "sft"):
-        return "train", [stage, config, *overrides]
-    return "eval", [config, *overrides]
+        return "train", [stage, config, *overrides, *again]
+    return "eval", [config, *overrides, *again]
 
 
 def run_experiment(
@@ -133,7 +136,7 @@ def run_main(argv: list[str]) -> int:
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     ap.add_argument("--stages", nargs="+", choices=STAGES, help="run only these stages (in pipeline order)")
-    ap.add_argument("--overwrite", action="store_true", help="redo the prep stage's finished shards")
+    ap.add_argument("--overwrite", action="store_true", help="redo every stage: prep shards, tokenizer + model, training from step 0, selection, evaluation")
     args = ap.parse_args(argv)
     cfg = run_experiment(args.config, args.overrides, args.stages, args.overwrite)
     _print_report(cfg)
@@ -160,7 +163,7 @@ def demo_main(argv: list[str]) -> int:
         description="run the whole LMT pipeline at toy scale on CPU (recipes/configs/demo.yaml) on the bundled sample data",
     )
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides of demo.yaml, e.g. run_dir=/tmp/demo")
-    ap.add_argument("--overwrite", action="store_true", help="redo prep shards of an earlier demo run")
+    ap.add_argument("--overwrite", action="store_true", help="redo every stage of an earlier demo run (prep, init, CPT, SFT, eval)")
     args = ap.parse_args(argv)
     t0 = time.time()
     cfg = run_experiment(str(demo_config_path()), args.overrides, overwrite=args.overwrite)

@@ -7,10 +7,15 @@ any GPU time, then start::
     deepspeed --num_gpus N [--num_nodes M --hostfile H] --master_port P recipes/<stage>.py --config CONFIG key=value ...
 
 With no GPU the launcher runs ``N`` CPU ranks (``DS_ACCELERATOR=cpu``, gloo),
-each with ``OMP_NUM_THREADS = cores / N`` unless set. ``--dry-run`` prints the
-command instead. A stage already finished with the same data (``final/`` and a
-complete ``train_state.json``) is skipped; a killed one resumes from its last
-checkpoint.
+each with ``OMP_NUM_THREADS = cores / N`` unless set.
+
+``--dry-run`` checks every path the stage needs (data, model or the stage that
+makes it, tokenizer, DeepSpeed JSON, hostfile), prints the training plan
+(:mod:`lmt.training.estimate`) and the command, and trains nothing; for
+``init`` it prints what would be built. A stage already finished with the same
+config and data (``final/`` and a complete ``train_state.json``) is skipped; a
+killed one resumes from its last checkpoint; a changed step count trains on or
+is refused (:mod:`lmt.training.checkpoint`); ``--overwrite`` starts it over.
 """
 
 from __future__ import annotations
@@ -49,50 +54,89 @@ def deepspeed_command(cfg, stage: str, config: str, overrides: list[str], num_gp
     return cmd
 
 
-def _finished(cfg, stage: str, paths) -> bool:
-    from lmt.io import read_json
-    from lmt.training.loop import FINAL
-    from lmt.training.stage import stage_fingerprint
+def launcher_world(cfg, num_gpus: Optional[int] = None) -> int:
+    """Ranks the launcher will start: processes per node x nodes (``num_nodes``, else the hostfile's hosts)."""
+    launcher = cfg.train.launcher
+    nodes = launcher.num_nodes or 1
+    if launcher.hostfile and not launcher.num_nodes:
+        lines = Path(launcher.hostfile).expanduser().read_text(encoding="utf-8").splitlines()
+        nodes = max(1, sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#")))
+    return (num_gpus or launcher.num_gpus) * nodes
 
-    state = paths.out_dir / "train_state.json"
-    if not (state.is_file() and (paths.out_dir / FINAL / "config.json").is_file()):
-        return False
-    done = read_json(state)
-    return bool(done.get("complete")) and done.get("config") == stage_fingerprint(cfg, stage, paths)
+
+def check_launcher(cfg) -> None:
+    """Paths the launcher needs (the hostfile) exist."""
+    from lmt.errors import MissingResourceError
+
+    hostfile = cfg.train.launcher.hostfile
+    if hostfile and not Path(hostfile).expanduser().is_file():
+        raise MissingResourceError(
+            f"train.launcher.hostfile {hostfile!r} does not exist (a DeepSpeed hostfile: one `host slots=N` per line)"
+        )
+
+
+def _init(cfg, args) -> int:
+    from recipes.init import init_model, init_plan
+
+    if args.overwrite and not args.dry_run:
+        from lmt.training.checkpoint import clear_stage
+
+        clear_stage(cfg.stage_dir("model_init"))
+    if args.dry_run:
+        for line in init_plan(cfg):
+            print(line)
+        return 0
+    init_model(cfg)
+    return 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``lmt train`` (see module docs)."""
     from lmt.config import load_experiment
-    from lmt.training.stage import launcher_env, preflight
+    from lmt.training.checkpoint import check_resumable, clear_stage, finished
+    from lmt.training.stage import launcher_env, preflight, stage_fingerprint
 
     ap = argparse.ArgumentParser(prog="lmt train", description="train: init (tokenizer + tiny model), cpt, sft")
     ap.add_argument("stage", choices=["init", "cpt", "sft"])
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     ap.add_argument("--num-gpus", type=int, default=None, help="processes per node (overrides train.launcher.num_gpus)")
-    ap.add_argument("--dry-run", action="store_true", help="print the launcher command and exit")
+    ap.add_argument(
+        "--dry-run", action="store_true",
+        help="check every input, print the training plan (data, batch, steps, epochs, mixture, PMP shares) and the launcher command; train nothing",
+    )
     ap.add_argument("--force", action="store_true", help="run even when the stage already finished")
-    args = ap.parse_args(argv)
+    ap.add_argument("--overwrite", action="store_true", help="start the stage over: delete its checkpoints, state and final model first")
+    args = ap.parse_intermixed_args(argv)
     cfg = load_experiment(args.config, args.overrides)
     cfg.require("train")
     if args.stage == "init":
-        from recipes.init import init_model
-
-        init_model(cfg)
-        return 0
+        return _init(cfg, args)
     section = getattr(cfg.train, args.stage)
     if section is not None and not section.enabled:
         print(f"[lmt train {args.stage}] train.{args.stage}.enabled is false: skipped")
         return 0
-    paths = preflight(cfg, args.stage)
-    if not args.force and not args.dry_run and _finished(cfg, args.stage, paths):
-        print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again)")
-        return 0
+    paths = preflight(cfg, args.stage, pending_model_ok=args.dry_run)
+    check_launcher(cfg)
     cmd = deepspeed_command(cfg, args.stage, args.config, args.overrides, args.num_gpus)
     if args.dry_run:
+        from lmt.training.estimate import cpt_dry_plan, sft_dry_plan
+
+        plan = (sft_dry_plan if args.stage == "sft" else cpt_dry_plan)(cfg, paths, launcher_world(cfg, args.num_gpus))
+        for line in plan.lines():
+            print(line)
+        done = 0 if args.overwrite else check_resumable(paths.out_dir, plan.steps.total, args.stage)
+        if done:
+            print(f"[plan {args.stage}] resumes from the checkpoint at step {done} (--overwrite starts over)")
         print(shlex.join(cmd))
         return 0
+    if args.overwrite and clear_stage(paths.out_dir):
+        print(f"[lmt train {args.stage}] --overwrite: removed {paths.out_dir}")
+    elif not args.force and finished(paths.out_dir, stage_fingerprint(cfg, args.stage, paths)):
+        print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again, --overwrite to start over)")
+        return 0
+    elif section.max_steps:
+        check_resumable(paths.out_dir, section.max_steps, args.stage)  # fail before starting the launcher
     env = launcher_env()
     if env.get("DS_ACCELERATOR") == "cpu" and "OMP_NUM_THREADS" not in env:
         ranks = args.num_gpus or cfg.train.launcher.num_gpus

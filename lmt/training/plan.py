@@ -23,11 +23,11 @@ GROUP_ORDER = ("en2x", "zh2x", "x2en", "x2zh", "other")
 
 
 def _n(x: float) -> str:
-    """``1234567 -> '1.23M'``; small numbers with thousands separators."""
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
-        if abs(x) >= div * (10 if suffix == "K" else 1):
-            return f"{x / div:.3g}{suffix}" if suffix != "K" else f"{x / 1e3:.4g}K"
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+    """``1234567 -> '1.23M'``, ``82323.5 -> '82.3K'``, ``950 -> '950'``."""
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(x) >= max(div, 1e4):
+            return f"{x / div:.3g}{suffix}" if suffix != "K" else f"{x / div:.1f}K"
+    return f"{x:,.0f}"
 
 
 def pmp_group_shares(per_direction: dict[str, dict[str, int]]) -> dict[str, dict]:
@@ -141,9 +141,10 @@ class TrainingPlan:
                 f"{p} step: {self.per_step:,} sequences x {self.max_length:,} tokens = {_n(self.tokens_per_step)} tokens "
                 f"(global batch); {self.world} rank(s) x {self.micro_batch} row(s) x {self.grad_accum} micro-step(s)"
             )
+        how = "max_steps" if s.total != s.from_epochs else f"epochs={s.configured_epochs:g}"
         out.append(
-            f"{p} steps: {s.total:,} = {s.epochs:.2f} epoch(s) over the {self.unit}, {_n(s.total * self.tokens_per_step)} "
-            f"tokens; warm-up {s.warmup:,} steps"
+            f"{p} steps: {s.total:,} ({how}: {s.total * self.per_step:,} {self.unit} drawn from {self.units:,} = "
+            f"{s.epochs:.2f} epoch(s)), {_n(s.total * self.tokens_per_step)} tokens; warm-up {s.warmup:,} steps"
         )
         if self.mixture:
             shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in self.mixture_shares().items())

@@ -24,6 +24,7 @@ class Steps:
         warmup: warm-up steps (``round(warmup_ratio * total)``).
         epochs: passes over the data those steps make.
         from_epochs: the steps ``epochs`` alone would give.
+        configured_epochs: the configured ``epochs``.
         warning: set when ``max_steps`` and ``epochs`` disagree by more than 5%.
     """
 
@@ -31,6 +32,7 @@ class Steps:
     warmup: int
     epochs: float
     from_epochs: int
+    configured_epochs: float = 1.0
     warning: Optional[str] = None
 
 
@@ -56,7 +58,8 @@ def plan_steps(
             f"{max_steps} steps (drop max_steps to train by epochs)"
         )
     return Steps(
-        total=total, warmup=int(round(warmup_ratio * total)), epochs=total / steps_per_epoch, from_epochs=from_epochs, warning=warning
+        total=total, warmup=int(round(warmup_ratio * total)), epochs=total / steps_per_epoch, from_epochs=from_epochs,
+        configured_epochs=epochs, warning=warning
     )
 
 

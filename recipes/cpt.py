@@ -64,7 +64,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     batches = RowBatches(data.dataset, cpt.micro_batch_size, world, cpt.global_batch_size, cfg.seed, pad_id(tokenizer))
     steps = stage_steps(cpt, batches.steps_per_epoch)
-    check_resumable(paths.out_dir, steps.total, STAGE)
+    if cpt.resume:
+        check_resumable(paths.out_dir, steps.total, STAGE)
     plan = measured_plan(STAGE, cpt, data, batches, world, steps)
     for line in plan.lines():
         print0(line)
@@ -80,7 +81,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ckpt = Checkpoints(
         paths.out_dir, cpt.save_steps, cpt.save_total_limit, data.key, batches.resume_key(), stage_fingerprint(cfg, STAGE, paths)
     )
-    start, history = ckpt.resume(engine, steps.total, STAGE) if cpt.resume else (0, [])
+    start, history = ckpt.resume(engine, steps.total, STAGE, load=cpt.resume)
     log = StepLog(engine, cpt.logging_steps, steps.total, history)
     state = {"total_steps": steps.total, "data_key": data.key, "world_size": world, "grad_accum": batches.grad_accum, "plan": plan.as_dict(), "data": data.stats}
 

@@ -125,7 +125,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         plan = (sft_dry_plan if args.stage == "sft" else cpt_dry_plan)(cfg, paths, launcher_world(cfg, args.num_gpus))
         for line in plan.lines():
             print(line)
-        done = 0 if args.overwrite else check_resumable(paths.out_dir, plan.steps.total, args.stage)
+        done = 0 if args.overwrite or not section.resume else check_resumable(paths.out_dir, plan.steps.total, args.stage)
         if done:
             print(f"[plan {args.stage}] resumes from the checkpoint at step {done} (--overwrite starts over)")
         print(shlex.join(cmd))
@@ -135,7 +135,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     elif not args.force and finished(paths.out_dir, stage_fingerprint(cfg, args.stage, paths)):
         print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again, --overwrite to start over)")
         return 0
-    elif section.max_steps:
+    elif section.max_steps and section.resume:
         check_resumable(paths.out_dir, section.max_steps, args.stage)  # fail before starting the launcher
     env = launcher_env()
     if env.get("DS_ACCELERATOR") == "cpu" and "OMP_NUM_THREADS" not in env:

@@ -65,7 +65,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         pmp=sft.pmp.model_dump(), reverse_keep=sft.reverse_keep, num_proc=sft.num_proc, build_here=is_local_main(),
     )
     steps = stage_steps(sft, data.stats["examples"] / sft.global_batch_size)
-    check_resumable(paths.out_dir, steps.total, STAGE)  # before any heavy work
+    if sft.resume:
+        check_resumable(paths.out_dir, steps.total, STAGE)  # before any heavy work
     batches = ExampleBatches(
         data.dataset, sft.micro_batch_size, world, sft.global_batch_size, sft.max_length, cfg.seed, steps.total, pad_id(tokenizer)
     )
@@ -84,9 +85,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ckpt = Checkpoints(
         paths.out_dir, sft.save_steps, sft.save_total_limit, data.key, batches.resume_key(), stage_fingerprint(cfg, STAGE, paths)
     )
-    start, history = ckpt.resume(engine, steps.total, STAGE) if sft.resume else (0, [])
+    start, history = ckpt.resume(engine, steps.total, STAGE, load=sft.resume)
     log = StepLog(engine, sft.logging_steps, steps.total, history)
-    state = {"total_steps": steps.total, "data_key": data.key, "world_size": world, "grad_accum": batches.grad_accum, "plan": plan.as_dict()}
+    state = {"total_steps": steps.total, "data_key": data.key, "world_size": world, "grad_accum": batches.grad_accum, "plan": plan.as_dict(), "data": data.stats}
 
     # 4. the loop: loss = sum over the step's response tokens / their number in the whole step
     engine.train()

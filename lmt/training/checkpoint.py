@@ -120,8 +120,10 @@ class Checkpoints:
         self.client = {"data_key": data_key, "order": order_key}
         self.config_key = config_key
 
-    def resume(self, engine: Any, total_steps: int, stage: str) -> tuple[int, list[dict]]:
+    def resume(self, engine: Any, total_steps: int, stage: str, load: bool = True) -> tuple[int, list[dict]]:
         """Load the newest checkpoint into ``engine``; ``(start_step, history)`` (``(0, [])`` when none).
+
+        With ``load=False`` (``resume: false``) the run starts at step 0 whatever is there.
 
         Raises:
             ConfigError: the checkpoint is past ``total_steps``.
@@ -130,7 +132,7 @@ class Checkpoints:
         import torch.distributed as dist
 
         start, history = 0, []
-        if latest_step(self.out):
+        if load and latest_step(self.out):
             check_resumable(self.out, total_steps, stage)
             tag = (self.dir / LATEST).read_text().strip()
             load_path, client = engine.load_checkpoint(str(self.dir), tag=tag)

@@ -22,6 +22,7 @@ from lmt.datafiles import mono_shards, parallel_shards
 from lmt.languages import Direction
 from lmt.training.plan import TrainingPlan, configured_pmp, mixture_warnings, pmp_group_shares, pmp_warnings, stage_steps
 from lmt.training.stage import StagePaths
+from lmt.training.tokens import IGNORE_INDEX
 
 SAMPLE = 1000
 SIM_STEPS = 16
@@ -87,7 +88,7 @@ def _sft_sample(files: list[Path], cfg, sft, aux_map, tokenizer, pmp: dict) -> t
     if tokenizer is not None:
         out = _sft_map(batch, tokenizer, sft.template, sft.use_chat_template, aux_map, cfg.seed, pmp, sft.max_length)
         lengths = np.array([len(x) for x in out["input_ids"]], dtype=np.int64)
-        loss = np.array([max(0, sum(1 for y in lab if y != -100) - 1) for lab in out["labels"]], dtype=np.int64)
+        loss = np.array([sum(1 for y in lab[1:] if y != IGNORE_INDEX) for lab in out["labels"]], dtype=np.int64)
         return lengths, loss, list(out["why"])
     template = get_template(sft.template)
     lengths, loss, whys = [], [], []
@@ -98,7 +99,7 @@ def _sft_sample(files: list[Path], cfg, sft, aux_map, tokenizer, pmp: dict) -> t
         resp = len(rec["tgt"].encode("utf-8")) // 3 + 2
         total = len(prompt.encode("utf-8")) // 3 + CHAT_OVERHEAD + resp
         lengths.append(total if total <= sft.max_length else 0)
-        loss.append(resp - 1 if total <= sft.max_length else 0)
+        loss.append(resp if total <= sft.max_length else 0)
         whys.append(why)
     return np.array(lengths, dtype=np.int64), np.array(loss, dtype=np.int64), whys
 
@@ -128,7 +129,7 @@ def sft_dry_plan(cfg: ExperimentConfig, paths: StagePaths, world: int) -> Traini
         k = len(lengths)
         sampled += k
         exact += k == n
-        scale = n / k
+        scale = n / k * (sft.reverse_keep if d.is_reverse else 1.0)  # SFT's own extra reverse downsampling, in expectation
         fits = lengths > 0
         examples += fits.sum() * scale
         tokens += lengths[fits].sum() * scale

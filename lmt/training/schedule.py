@@ -2,7 +2,8 @@
 
 Steps follow the paper's definition: ``epochs`` passes over the data at the
 stage's global batch (SFT: examples per step; CPT: sequences of ``max_length``
-tokens per step). ``max_steps``, when set, wins; when ``epochs`` is set too and
+tokens per step), rounded to the nearest step (every step takes a full global
+batch; the data stream wraps into the next epoch's permutation when needed). ``max_steps``, when set, wins; when ``epochs`` is set too and
 the two disagree by more than 5%, the plan says so at start.
 """
 
@@ -48,7 +49,8 @@ def plan_steps(
         warmup_ratio: share of the steps spent warming up.
         epochs_given: whether ``epochs`` was set explicitly (else only ``max_steps`` counts, silently).
     """
-    from_epochs = max(1, math.ceil(epochs * steps_per_epoch - 1e-9))
+    # Rounded, not rounded up: 1 epoch of 63,542 examples at 1,024 is 62 steps (0.999 epochs), not 63 (1.015).
+    from_epochs = max(1, int(math.floor(epochs * steps_per_epoch + 0.5)))
     total = max_steps or from_epochs
     warning = None
     if max_steps and epochs_given and abs(max_steps - from_epochs) > DISAGREE * from_epochs:

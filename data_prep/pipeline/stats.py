@@ -122,7 +122,7 @@ def render_card(card: dict, console=None) -> None:
     # Pipes and CI logs get no terminal width: keep direction names whole there.
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     t = Table(title="pairs per direction")
-    for col in ("direction", "group", "before", "after", "kept", "aux", "PMP", "pivot", "avg src", "avg tgt"):
+    for col in ("direction", "group", "before", "after", "kept", "aux", "pivot", "avg src", "avg tgt", "PMP"):
         t.add_column(col, justify="left" if col in ("direction", "group") else "right", no_wrap=col == "direction")
     total_b = total_a = 0
     for r in card["directions"]:
@@ -135,10 +135,10 @@ def render_card(card: dict, console=None) -> None:
             f"{r['after']:,}",
             f"{100 * r['kept_share']:.1f}%",
             f"{100 * r['aux_share']:.1f}%",
-            f"{100 * r['pmp_share']:.1f}%",
             f"{r['pivot']:,}",
             f"{r['avg_src_chars']:.1f}",
             f"{r['avg_tgt_chars']:.1f}",
+            f"{100 * r['pmp_share']:.1f}%",
         )
     t.add_row("total", "", f"{total_b:,}", f"{total_a:,}", f"{100 * total_a / total_b:.1f}%" if total_b else "-", "", "", "", "", "")
     console.print(t)

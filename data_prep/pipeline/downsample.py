@@ -14,33 +14,12 @@ from typing import Mapping
 
 import xxhash
 
-from lmt.errors import ConfigError, UnknownLanguageError
-from lmt.languages import TIERS, Direction
+from lmt.languages import Direction
+from lmt.ratio_keys import GROUPS, normalize_ratio_key
 
-GROUPS = ("en2x", "x2en", "zh2x", "x2zh", "other")
+__all__ = ["GROUPS", "Downsampler", "normalize_ratio_key"]
+
 _SCALE = float(1 << 64)
-
-
-def normalize_ratio_key(key: str) -> str:
-    """Canonical form of a ``per_direction`` key: a group, tier or ``src-tgt``.
-
-    Raises:
-        ConfigError: when the key is neither a group/tier nor a parsable direction.
-    """
-    k = key.strip()
-    if k in GROUPS:
-        return k
-    if k.lower() in GROUPS:
-        return k.lower()
-    if ":" in k:  # "x2en:low" -> reverse-to-English directions of low-tier languages
-        group, tier = k.split(":", 1)
-        if group in GROUPS and tier in TIERS:
-            return f"{group}:{tier}"
-        raise ConfigError(f"downsample.per_direction.{key}: expected GROUP:TIER, e.g. x2en:low")
-    try:
-        return str(Direction.parse(k))
-    except UnknownLanguageError as err:
-        raise ConfigError(f"downsample.per_direction.{key}: {err}") from None
 
 
 class Downsampler:

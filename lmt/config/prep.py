@@ -99,7 +99,7 @@ class DownsampleConfig(StrictModel):
     @field_validator("per_direction")
     @classmethod
     def _check(cls, v: dict[str, float]) -> dict[str, float]:
-        from data_prep.pipeline.downsample import normalize_ratio_key  # lmt never imports stages at import time
+        from lmt.ratio_keys import normalize_ratio_key
 
         out = {}
         for key, value in v.items():

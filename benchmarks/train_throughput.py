@@ -185,6 +185,20 @@ def baseline_examples(prep: Path, tok, max_length: int, kind: str, seed: int):
     return datasets.Dataset.from_dict({k: [v[i] for i in keep] for k, v in enc.items()})
 
 
+def sft_rows(examples, max_length: int, pad_id: int, seed: int, per_step: int = 64):
+    """One epoch of SFT examples packed the way training packs them (per step of ``per_step`` examples)."""
+    import math
+
+    import datasets
+
+    from lmt.training.order import ExampleBatches
+
+    steps = math.ceil(len(examples) / per_step)
+    b = ExampleBatches(examples, 1, 1, per_step, max_length, seed, steps, pad_id)
+    rows = [r for s in range(steps) for mb in b.micro_batches(s, 0) for r in mb if r["n_real_tokens"]]
+    return datasets.Dataset.from_list(rows), 1 - sum(r["n_real_tokens"] for r in rows) / (len(rows) * max_length)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flores", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "flores200"))
@@ -220,10 +234,12 @@ def main() -> None:
     rows = []
     for task in args.tasks:
         if task == "sft":
-            ours = build_sft_data(work / "prep", tok, cache_dir=work / "cache", aux_map=AuxMap.load(), seed=seed, max_length=L, num_proc=2)
+            examples = build_sft_data(work / "prep", tok, cache_dir=work / "cache", aux_map=AuxMap.load(), seed=seed, max_length=L, num_proc=2)
+            packed_rows, pad_frac = sft_rows(examples.dataset, L, tok.pad_token_id, seed)
         else:
             ours = build_cpt_data(work / "prep", tok, cache_dir=work / "cache", seed=seed, max_length=L,
                                   mix={"monolingual": 1, "zh_centric": 1, "en_centric": 1}, num_proc=2)
+            packed_rows, pad_frac = ours.dataset, ours.stats["padding_fraction"]
         base = baseline_examples(work / "prep", tok, L, task, seed)
         avg = sum(len(x) for x in base["input_ids"]) / len(base)
         bsz = max(1, round(L / avg))  # same token budget per step as one packed row
@@ -232,10 +248,10 @@ def main() -> None:
             meter = Meter(DataCollatorForSeq2Seq(tok, padding="longest"), tok.pad_token_id, False, 2, args.seconds)
             runs["base"].append(run_trainer(str(work / "model"), base.shuffle(seed=r), bsz, str(work / "out"), meter, False))
             meter = Meter(collate_packed, tok.pad_token_id, True, 2, args.seconds)
-            runs["packed"].append(run_trainer(str(work / "model"), ours.dataset.shuffle(seed=r), 1, str(work / "out"), meter, True))
+            runs["packed"].append(run_trainer(str(work / "model"), packed_rows.shuffle(seed=r), 1, str(work / "out"), meter, True))
             meter = Meter(functools.partial(collate_packed, loss_positions=True), tok.pad_token_id, True, 2, args.seconds)
-            runs["ours"].append(run_trainer(str(work / "model"), ours.dataset.shuffle(seed=r), 1, str(work / "out"), meter, True))
-        rows.append((task, {k: combine(v) for k, v in runs.items()}, bsz, ours.stats["padding_fraction"]))
+            runs["ours"].append(run_trainer(str(work / "model"), packed_rows.shuffle(seed=r), 1, str(work / "out"), meter, True))
+        rows.append((task, {k: combine(v) for k, v in runs.items()}, bsz, pad_frac))
     print()
     print(f"{'task':<5} {'pipeline':<40} {'useful tok/s':>13} {'useful tok/cpu-s':>17} {'useful frac':>12} {'steps':>6}")
     for task, res, bsz, pad in rows:

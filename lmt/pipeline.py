@@ -9,6 +9,8 @@ user would type (found through the ``lmt.commands`` entry points, so ``lmt``
 imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
 resumes or skips finished work, so rerunning ``lmt run`` continues a killed run.
+``--overwrite`` reaches every stage (each gets its own ``--overwrite``): the
+run starts over from prep to eval.
 
 ``lmt demo`` is ``lmt run`` on ``recipes/configs/demo.yaml`` (toy scale, CPU,
 sample data shipped in ``lmt/data/demo``).
@@ -75,18 +77,19 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         # its own stage after CPT (see planned_stages).
         no_select = ["select.enabled=false"] if _enabled(cfg.select) else []
         return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
+    again = ["--overwrite"] if overwrite else []
     if stage == "synth":
-        return "synth", [config, *overrides]
+        return "synth", [config, *overrides, *again]
     if stage == "select":
-        return "select", [cfg.select.method, config, *overrides]
+        return "select", [cfg.select.method, config, *overrides, *again]
     if stage in ("init", "cpt", "sft", "grpo"):
-        return "train", [stage, config, *overrides]
+        return "train", [stage, config, *overrides, *again]
     if stage == "eval_grpo":
         from lmt.training.grpo_stage import resolve_grpo
 
         model = resolve_grpo(cfg).out_dir / "final"
-        return "eval", [config, *overrides, f"eval.model={model}", f"eval.output_dir={cfg.stage_dir('eval_grpo')}"]
-    return "eval", [config, *overrides]
+        return "eval", [config, *overrides, f"eval.model={model}", f"eval.output_dir={cfg.stage_dir('eval_grpo')}", *again]
+    return "eval", [config, *overrides, *again]
 
 
 def run_experiment(
@@ -193,7 +196,7 @@ def build_run_parser() -> argparse.ArgumentParser:
         metavar="STAGE",
         help=f"run only these stages, in pipeline order ({', '.join(STAGES)}): --stages prep eval",
     )
-    ap.add_argument("--overwrite", action="store_true", help="redo the prep stage's finished shards")
+    ap.add_argument("--overwrite", action="store_true", help="redo every stage: prep shards, tokenizer + model, training from step 0, selection, evaluation")
     return ap
 
 
@@ -229,7 +232,7 @@ def build_demo_parser() -> argparse.ArgumentParser:
         description="run the whole LMT pipeline at toy scale on CPU (recipes/configs/demo.yaml) on the bundled sample data",
     )
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides of demo.yaml, e.g. run_dir=/tmp/demo")
-    ap.add_argument("--overwrite", action="store_true", help="redo prep shards of an earlier demo run")
+    ap.add_argument("--overwrite", action="store_true", help="redo every stage of an earlier demo run (prep, init, CPT, SFT, eval)")
     return ap
 
 

@@ -59,6 +59,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from lmt.log import print0
     from lmt.modeling import load_tokenizer
     from lmt.rewards import build_reward
+    from lmt.training.attention import saved_implementation
     from lmt.training.distributed import barrier, init_distributed
     from lmt.training.ds_config import fill_auto, load_ds_config, training_dtype
     from lmt.training.grpo_hooks import CheckpointDone, FaultInjection, TRLReward
@@ -137,7 +138,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         bf16=dtype == "bfloat16",
         use_cpu=not torch.cuda.is_available(),
         average_tokens_across_devices=False,
-        model_init_kwargs={"dtype": dtype, "attn_implementation": model_cfg.attn_implementation,
+        model_init_kwargs={"dtype": dtype, "attn_implementation": saved_implementation(model_cfg.attn_implementation),
                            "trust_remote_code": model_cfg.trust_remote_code},
         num_generations=stage.num_generations,
         max_completion_length=stage.max_completion_length,

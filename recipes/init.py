@@ -8,7 +8,8 @@ randomly initialised Qwen3-architecture model of ``train.tiny`` size is built
 next to it, in ``<run_dir>/model_init``. A rerun with the same data and config
 is skipped.
 
-Run: ``lmt train init CONFIG [key=value ...]``
+Run: ``lmt train init CONFIG [key=value ...] [--dry-run] [--overwrite]`` (``--dry-run``
+checks the inputs and prints what would be built; ``--overwrite`` rebuilds).
 """
 
 from __future__ import annotations
@@ -31,23 +32,48 @@ from lmt.log import print0
 MARKER = "lmt_init.json"
 
 
+def _init_inputs(cfg: ExperimentConfig) -> tuple[Path, Path, str]:
+    """``(data_dir, out_dir, key)`` of the init step; raises when the data is missing."""
+    from lmt.training.data import data_fingerprint
+    from lmt.training.stage import prep_output
+
+    train = cfg.require("train")
+    data_dir = Path(train.cpt.data_dir) if train.cpt is not None and train.cpt.data_dir else prep_output(cfg)
+    if not data_dir.is_dir():
+        raise MissingResourceError(f"training data {data_dir} does not exist; {prep_hint(cfg, data_dir, 'train.cpt.data_dir')}")
+    key = content_hash(data_fingerprint(data_dir, with_mono=True), train.tokenizer.model_dump(), train.tiny.model_dump(), cfg.seed)
+    return data_dir, cfg.stage_dir("model_init"), key
+
+
+def init_plan(cfg: ExperimentConfig) -> list[str]:
+    """What ``lmt train init`` would do, checked but not done (``--dry-run``)."""
+    train = cfg.require("train")
+    if train.model.path:
+        return [f"[plan init] train.model.path = {train.model.path}: nothing to build"]
+    data_dir, out, key = _init_inputs(cfg)
+    if (out / MARKER).is_file() and read_json(out / MARKER).get("key") == key:
+        return [f"[plan init] {out} is up to date: nothing to build"]
+    t, tok = train.tiny, train.tokenizer
+    return [
+        f"[plan init] SentencePiece tokenizer ({tok.model_type}, {tok.vocab_size} pieces, up to {tok.max_sentences:,} "
+        f"sentences) trained on {data_dir}",
+        f"[plan init] tiny Qwen3 model: hidden {t.hidden_size} x {t.num_hidden_layers} layers, {t.num_attention_heads} heads "
+        f"({t.num_key_value_heads} KV), MLP {t.intermediate_size}, max positions {t.max_position_embeddings}",
+        f"[plan init] written to {out}",
+    ]
+
+
 def init_model(cfg: ExperimentConfig) -> Optional[Path]:
     """Build tokenizer + tiny model into ``stage_dir("model_init")``; None when a model path is given."""
     from lmt.datafiles import load_mono, load_parallel
     from lmt.modeling import build_qwen3_model, train_tokenizer
-    from lmt.training.data import data_fingerprint
     from lmt.training.mixing import cpt_tags
-    from lmt.training.stage import prep_output
 
     train = cfg.require("train")
     if train.model.path:
         print0(f"[lmt train init] train.model.path = {train.model.path}: nothing to build")
         return None
-    data_dir = Path(train.cpt.data_dir) if train.cpt is not None and train.cpt.data_dir else prep_output(cfg)
-    if not data_dir.is_dir():
-        raise MissingResourceError(f"training data {data_dir} does not exist; {prep_hint(cfg, data_dir, 'train.cpt.data_dir')}")
-    out = cfg.stage_dir("model_init")
-    key = content_hash(data_fingerprint(data_dir, with_mono=True), train.tokenizer.model_dump(), train.tiny.model_dump(), cfg.seed)
+    data_dir, out, key = _init_inputs(cfg)
     if (out / MARKER).is_file() and read_json(out / MARKER).get("key") == key:
         print0(f"[lmt train init] {out} is up to date")
         return out

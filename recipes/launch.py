@@ -7,11 +7,16 @@ any GPU time, then start::
     deepspeed --num_gpus N [--num_nodes M --hostfile H] --master_port P recipes/<stage>.py --config CONFIG key=value ...
 
 With no GPU the launcher runs ``N`` CPU ranks (``DS_ACCELERATOR=cpu``, gloo),
-each with ``OMP_NUM_THREADS = cores / N`` unless set. ``--dry-run`` prints the
-command instead (for ``grpo`` also the plan: prompts, rollouts, steps,
-reward). A stage already finished with the same data (``final/`` and a
-complete ``train_state.json``) is skipped; a killed one resumes from its last
-checkpoint.
+each with ``OMP_NUM_THREADS = cores / N`` unless set.
+
+``--dry-run`` checks every path the stage needs (data, model or the stage that
+makes it, tokenizer, DeepSpeed JSON, hostfile), prints the training plan
+(:mod:`lmt.training.estimate`; for ``grpo``: prompts, rollouts, steps, reward)
+and the command, and trains nothing; for ``init`` it prints what would be
+built. A stage already finished with the same config and data (``final/`` and
+a complete ``train_state.json``) is skipped; a killed one resumes from its last
+checkpoint; a changed step count trains on or is refused
+(:mod:`lmt.training.checkpoint`); ``--overwrite`` starts it over.
 """
 
 from __future__ import annotations
@@ -51,16 +56,40 @@ def deepspeed_command(cfg, stage: str, config: str, overrides: list[str], num_gp
     return cmd
 
 
-def _finished(cfg, stage: str, paths) -> bool:
-    from lmt.io import read_json
-    from lmt.training.loop import FINAL
-    from lmt.training.stage import stage_fingerprint
+def launcher_world(cfg, num_gpus: Optional[int] = None) -> int:
+    """Ranks the launcher will start: processes per node x nodes (``num_nodes``, else the hostfile's hosts)."""
+    launcher = cfg.train.launcher
+    nodes = launcher.num_nodes or 1
+    if launcher.hostfile and not launcher.num_nodes:
+        lines = Path(launcher.hostfile).expanduser().read_text(encoding="utf-8").splitlines()
+        nodes = max(1, sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#")))
+    return (num_gpus or launcher.num_gpus) * nodes
 
-    state = paths.out_dir / "train_state.json"
-    if not (state.is_file() and (paths.out_dir / FINAL / "config.json").is_file()):
-        return False
-    done = read_json(state)
-    return bool(done.get("complete")) and done.get("config") == stage_fingerprint(cfg, stage, paths)
+
+def check_launcher(cfg) -> None:
+    """Paths the launcher needs (the hostfile) exist."""
+    from lmt.errors import MissingResourceError
+
+    hostfile = cfg.train.launcher.hostfile
+    if hostfile and not Path(hostfile).expanduser().is_file():
+        raise MissingResourceError(
+            f"train.launcher.hostfile {hostfile!r} does not exist (a DeepSpeed hostfile: one `host slots=N` per line)"
+        )
+
+
+def _init(cfg, args) -> int:
+    from recipes.init import init_model, init_plan
+
+    if args.overwrite and not args.dry_run:
+        from lmt.training.checkpoint import clear_stage
+
+        clear_stage(cfg.stage_dir("model_init"))
+    if args.dry_run:
+        for line in init_plan(cfg):
+            print(line)
+        return 0
+    init_model(cfg)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("config", help="experiment YAML")
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     ap.add_argument("--num-gpus", type=int, default=None, help="processes per node (overrides train.launcher.num_gpus)")
-    ap.add_argument("--dry-run", action="store_true", help="print the launcher command and exit")
+    ap.add_argument(
+        "--dry-run", action="store_true",
+        help="check every input, print the training plan (data, batch, steps, epochs, mixture, PMP shares) and the launcher command; train nothing",
+    )
     ap.add_argument("--force", action="store_true", help="run even when the stage already finished")
+    ap.add_argument("--overwrite", action="store_true", help="start the stage over: delete its checkpoints, state and final model first")
     return ap
 
 
@@ -79,34 +112,46 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``lmt train`` (see module docs)."""
     from lmt.config import load_experiment
-    from lmt.training.stage import launcher_env, preflight
+    from lmt.training.checkpoint import check_resumable, clear_stage, finished
+    from lmt.training.stage import preflight, stage_fingerprint
 
     args = parse_args(build_parser(), sys.argv[1:] if argv is None else argv)
     cfg = load_experiment(args.config, args.overrides)
     cfg.require("train")
     if args.stage == "init":
-        from recipes.init import init_model
-
-        init_model(cfg)
-        return 0
+        return _init(cfg, args)
     section = getattr(cfg.train, args.stage)
     if section is not None and not section.enabled:
         print(f"[lmt train {args.stage}] train.{args.stage}.enabled is false: skipped")
         return 0
     if args.stage == "grpo":
+        check_launcher(cfg)
         return _launch_grpo(cfg, args)
-    paths = preflight(cfg, args.stage)
-    if not args.force and not args.dry_run and _finished(cfg, args.stage, paths):
-        print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again)")
-        return 0
+    paths = preflight(cfg, args.stage, pending_model_ok=args.dry_run)
+    check_launcher(cfg)
     cmd = deepspeed_command(cfg, args.stage, args.config, args.overrides, args.num_gpus)
     if args.dry_run:
+        from lmt.training.estimate import cpt_dry_plan, sft_dry_plan
+
+        plan = (sft_dry_plan if args.stage == "sft" else cpt_dry_plan)(cfg, paths, launcher_world(cfg, args.num_gpus))
+        for line in plan.lines():
+            print(line)
+        done = 0 if args.overwrite or not section.resume else check_resumable(paths.out_dir, plan.steps.total, args.stage)
+        if done:
+            print(f"[plan {args.stage}] resumes from the checkpoint at step {done} (--overwrite starts over)")
         print(shlex.join(cmd))
         return 0
-    return _run_launcher(cfg, args, cmd)
+    if args.overwrite and clear_stage(paths.out_dir):
+        print(f"[lmt train {args.stage}] --overwrite: removed {paths.out_dir}")
+    elif not args.force and finished(paths.out_dir, stage_fingerprint(cfg, args.stage, paths)):
+        print(f"[lmt train {args.stage}] already finished: {paths.out_dir / 'final'} (use --force to train again, --overwrite to start over)")
+        return 0
+    elif section.max_steps and section.resume:
+        check_resumable(paths.out_dir, section.max_steps, args.stage)  # fail before starting the launcher
+    return _run_launcher(cfg, args, cmd, paths.out_dir)
 
 
-def _run_launcher(cfg, args, cmd: list[str]) -> int:
+def _run_launcher(cfg, args, cmd: list[str], out_dir: Path) -> int:
     from lmt.training.stage import launcher_env
 
     env = launcher_env()
@@ -116,7 +161,7 @@ def _run_launcher(cfg, args, cmd: list[str]) -> int:
     print(f"[lmt train {args.stage}] {shlex.join(cmd)}", flush=True)
     from lmt.runlock import run_lock
 
-    with run_lock(paths.out_dir, f"lmt train {args.stage} {args.config}"):  # one training run per stage output dir
+    with run_lock(out_dir, f"lmt train {args.stage} {args.config}"):  # one training run per stage output dir
         status = subprocess.call(cmd, env=env)
     if status != 0:
         raise LMTError(
@@ -136,7 +181,12 @@ def _launch_grpo(cfg, args) -> int:
     launcher = cfg.train.launcher
     world = (args.num_gpus or launcher.num_gpus) * (launcher.num_nodes or 1)
     paths = preflight_grpo(cfg, world=world)
-    if not args.force and not args.dry_run and grpo_finished(cfg, paths):
+    if args.overwrite and not args.dry_run:
+        from lmt.training.checkpoint import clear_stage
+
+        if clear_stage(paths.out_dir):
+            print(f"[lmt train grpo] --overwrite: removed {paths.out_dir}")
+    elif not args.force and not args.dry_run and grpo_finished(cfg, paths):
         print(f"[lmt train grpo] already finished: {paths.out_dir / 'final'} (use --force to train again)")
         return 0
     cmd = deepspeed_command(cfg, "grpo", args.config, args.overrides, args.num_gpus)
@@ -144,7 +194,7 @@ def _launch_grpo(cfg, args) -> int:
         print(_grpo_plan(cfg, paths, world))
         print(shlex.join(cmd))
         return 0
-    return _run_launcher(cfg, args, cmd)
+    return _run_launcher(cfg, args, cmd, paths.out_dir)
 
 
 def _grpo_plan(cfg, paths, world: int) -> str:

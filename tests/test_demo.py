@@ -78,3 +78,19 @@ def test_demo_runs_every_stage(tmp_path):
     # the demo ends with the score table and where everything was written
     assert "| direction |" in out or "| level |" in out
     assert f"Everything was written under {run_dir}" in out
+    # the README's "make it bigger" after a demo: SFT trains on from its last checkpoint, evaluation is redone
+    bigger = [o for o in SMALL if not o.startswith("train.sft.max_steps")] + ["train.sft.max_steps=5", "eval.overwrite=true"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmt.cli", "demo", f"run_dir={run_dir}", *bigger], capture_output=True, text=True, timeout=900, env=env
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "at step 3/5" in proc.stdout + proc.stderr
+    state = json.loads((run_dir / "checkpoints/sft/train_state.json").read_text())
+    assert state["complete"] and state["step"] == 5
+    # fewer steps than trained: refused, nothing rewritten
+    fewer = [o for o in SMALL if not o.startswith("train.sft.max_steps")] + ["train.sft.max_steps=2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmt.cli", "demo", f"run_dir={run_dir}", *fewer], capture_output=True, text=True, timeout=900, env=env
+    )
+    assert proc.returncode != 0 and "has trained 5 steps, more than the 2" in proc.stderr and "--overwrite" in proc.stderr
+    assert json.loads((run_dir / "checkpoints/sft/train_state.json").read_text()) == state

@@ -15,7 +15,9 @@ from typing import Mapping
 import xxhash
 
 from lmt.config.prep import normalize_ratio_key
-from lmt.languages import Direction
+from lmt.languages import GROUPS, Direction
+
+__all__ = ["GROUPS", "Downsampler", "normalize_ratio_key"]
 
 _SCALE = float(1 << 64)
 

@@ -106,6 +106,18 @@ class DownsampleConfig(StrictModel):
         description="overrides by direction (kir_Cyrl-eng_Latn or ky-en), GROUP:TIER (x2zh:low) or group (x2zh)",
     )
     seed: Optional[int] = Field(None, description="seed of the keep decisions (default: the experiment seed)")
+    scope: list[Literal["sft", "cpt"]] = Field(
+        default_factory=lambda: ["sft"],
+        description="training stages whose data is downsampled: sft (the paper: the multi-way SFT data) and optionally "
+        "cpt (CPT then reads the kept reverse records too, instead of each pair once from its forward direction)",
+    )
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, v: list[str]) -> list[str]:
+        if "sft" not in v:
+            raise ValueError("scope must include sft: prep writes the SFT data (to downsample nothing, set ratio: 1.0)")
+        return sorted(set(v))
 
     @field_validator("per_direction")
     @classmethod

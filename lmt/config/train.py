@@ -34,6 +34,11 @@ class ModelConfig(StrictModel):
         description="local model directory or hub id (e.g. Qwen/Qwen3-0.6B); null: `lmt train init` builds a tiny "
         "Qwen3-architecture model and tokenizer from the run's own data",
     )
+    tokenizer: Optional[str] = Field(
+        None,
+        description="tokenizer directory or hub id (default: the model's); a local copy lets `--dry-run` count tokens "
+        "offline without the weights",
+    )
     trust_remote_code: bool = Field(False, description="allow model code from the hub (off unless you turn it on)")
     attn_implementation: Literal["auto", "sdpa", "flex", "varlen", "flash_attention_2", "eager"] = Field(
         "auto",
@@ -87,8 +92,10 @@ class StageConfig(StrictModel):
     output_dir: Optional[str] = Field(None, description="stage output directory (default: the run's stage dir)")
     deepspeed: str = Field("zero2", description="DeepSpeed config: zero1, zero2, zero3, zero3_offload or a JSON path")
     max_length: int = Field(1024, ge=8, description="packed sequence length in tokens")
-    micro_batch_size: int = Field(1, ge=1, description="packed sequences per device per micro-step")
-    global_batch_size: int = Field(1024, ge=1, description="sequences per optimizer step over all ranks")
+    micro_batch_size: int = Field(1, ge=1, description="packed rows per device per micro-step")
+    global_batch_size: int = Field(
+        1024, ge=1, description="per optimizer step over all ranks: examples (SFT) or sequences of max_length tokens (CPT)"
+    )
     learning_rate: float = Field(2e-5, gt=0, description="peak learning rate")
     adam_betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
     adam_eps: float = Field(1e-8, gt=0, description="Adam epsilon")
@@ -98,8 +105,10 @@ class StageConfig(StrictModel):
     min_lr_ratio: float = Field(0.0, ge=0, le=1, description="final learning rate as a share of the peak")
     gradient_clipping: float = Field(1.0, ge=0, description="gradient norm clipping (0: off)")
     gradient_checkpointing: bool = Field(False, description="recompute activations to save memory")
-    epochs: float = Field(1.0, gt=0, description="passes over the data (when max_steps is not set)")
-    max_steps: Optional[int] = Field(None, ge=1, description="optimizer steps (overrides epochs)")
+    epochs: float = Field(1.0, gt=0, description="passes over the data; the steps follow from it when max_steps is not set")
+    max_steps: Optional[int] = Field(
+        None, ge=1, description="optimizer steps (wins over epochs; the plan warns when both are set and disagree by >5%)"
+    )
     save_steps: int = Field(500, ge=1, description="checkpoint every N steps (and at the end)")
     save_total_limit: int = Field(2, ge=1, description="checkpoints kept (older ones are deleted)")
     logging_steps: int = Field(10, ge=1, description="log metrics every N steps")
@@ -124,9 +133,11 @@ class CPTConfig(StageConfig):
     """Continued pre-training (paper: lr 2e-5, warmup 0.05, batch 1536, length 2048)."""
 
     max_length: int = Field(2048, ge=8, description="packed sequence length in tokens")
-    global_batch_size: int = Field(1536, ge=1, description="sequences per optimizer step over all ranks")
+    global_batch_size: int = Field(
+        1536, ge=1, description="sequences of max_length tokens per optimizer step over all ranks (a token budget)"
+    )
     warmup_ratio: float = Field(0.05, ge=0, le=1, description="share of steps spent warming up")
-    mix: MixConfig = Field(default_factory=MixConfig, description="monolingual : Zh-centric : En-centric weights")
+    mix: MixConfig = Field(default_factory=MixConfig, description="monolingual : Zh-centric : En-centric shares of the tokens")
     language_alpha: float = Field(
         1.0, gt=0, le=1, description="per-language sampling inside each part: p(lang) ~ size^alpha (1 = natural sizes)"
     )
@@ -136,8 +147,8 @@ class CPTConfig(StageConfig):
     reverse_share: float = Field(
         0.5, ge=0, le=1, description="share of bilingual pairs rendered tgt->src (paper: both directions 50/50)"
     )
-    total_documents: Optional[int] = Field(
-        None, ge=1, description="documents in the mixture (default: the most that needs no part repeated)"
+    total_tokens: Optional[int] = Field(
+        None, ge=1, description="tokens in the mixture (default: the most that needs no document repeated)"
     )
 
 
@@ -152,7 +163,11 @@ class PMPConfig(StrictModel):
 
 
 class SFTConfig(StageConfig):
-    """Supervised fine-tuning (paper: lr 2e-5, warmup 0.01, batch 1024, length 1024, 500 steps)."""
+    """Supervised fine-tuning (paper: lr 2e-5, warmup 0.01, 1 epoch, 1024 examples per step, length 1024)."""
+
+    global_batch_size: int = Field(
+        1024, ge=1, description="examples per optimizer step over all ranks (packed into as many rows as they need)"
+    )
 
     template: str = Field("pmp", description="prompt template name (lmt.prompts: stp, pmp, released, released_v0)")
     use_chat_template: bool = Field(True, description="wrap prompts in the tokenizer's chat template")

@@ -2,15 +2,22 @@
 
 The paper mixes its 90B CPT tokens 1:1:1 between monolingual text, Zh<->X
 pairs and En<->X pairs (En<->Zh counts as En-centric). Here the weights are
-shares of *documents* (a monolingual sentence or a rendered pair); inside each
-part every language gets ``size ** alpha * weight`` of the part (``alpha = 1``:
-natural sizes; smaller values upsample small languages). Without an explicit
-total, the mixture is the largest one that repeats no document; with a total
-larger than that, small parts are repeated (whole copies first, then a sample).
+shares of *tokens*: :func:`plan_token_mixture` measures the mean tokens of a
+document (a monolingual sentence, or a rendered pair) per part and language on
+a sample, splits the token budget between parts by the weights and, inside each
+part, between languages by ``tokens ** alpha * weight`` (``alpha = 1``: natural
+sizes; smaller values upsample small languages), then converts each language's
+budget back to a number of documents. Without an explicit total, the mixture
+is the largest one that repeats no document; with a larger total, small parts
+are repeated (whole copies first, then a sample).
 
 Bilingual pairs are used in both directions (``reverse_share`` of them rendered
 target -> source) with the paper's informative formatting
-(``<en2ky> src <ky> tgt``, :func:`lmt.prompts.format_cpt_pair`).
+(``<en2ky> src <ky> tgt``, :func:`lmt.prompts.format_cpt_pair`). Prep writes
+every pair in both directions (``eng_Latn-kir_Cyrl`` and ``kir_Cyrl-eng_Latn``
+hold the same pairs, the reverse one downsampled), so by default CPT reads each
+pair once, from its forward direction, and strategic downsampling does not
+thin the CPT data (:func:`cpt_directions`; ``prep.downsample.scope``).
 """
 
 from __future__ import annotations
@@ -49,15 +56,15 @@ def plan_mixture(
     language_weights: Optional[dict[str, float]] = None,
     total: Optional[int] = None,
 ) -> dict[str, dict[str, int]]:
-    """How many documents to draw per part and language.
+    """How much to draw per part and language (documents or tokens: the unit of ``sizes``).
 
     Args:
-        sizes: ``part -> language -> available documents``.
+        sizes: ``part -> language -> available amount``.
         mix: ``part -> weight``; parts with no data are left out (the remaining
             weights are renormalised).
         alpha: per-language temperature exponent.
         language_weights: extra per-language multipliers.
-        total: documents in the mixture (default: the most that repeats nothing).
+        total: amount in the mixture (default: the most that repeats nothing).
 
     Raises:
         DataError: when no part with a positive weight has data.
@@ -76,6 +83,54 @@ def plan_mixture(
         langs = {lang: (size**alpha) * language_weights.get(lang, 1.0) for lang, size in sizes[part].items() if size > 0}
         plan[part] = largest_remainder(langs, n)
     return plan
+
+
+def plan_token_mixture(
+    doc_counts: dict[str, dict[str, int]],
+    mean_tokens: dict[str, dict[str, float]],
+    mix: dict[str, float],
+    alpha: float = 1.0,
+    language_weights: Optional[dict[str, float]] = None,
+    total_tokens: Optional[int] = None,
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, float]]]:
+    """Documents to draw per part and language so that parts share *tokens* by ``mix``.
+
+    Args:
+        doc_counts: ``part -> language -> available documents``.
+        mean_tokens: ``part -> language -> mean tokens per document`` (from a sample).
+        mix, alpha, language_weights: as :func:`plan_mixture`.
+        total_tokens: tokens in the mixture (default: the most that repeats no document).
+
+    Returns:
+        ``(documents, expected_tokens)``, both ``part -> language -> value``.
+    """
+    token_sizes = {
+        p: {lang: int(round(n * mean_tokens[p][lang])) for lang, n in langs.items()} for p, langs in doc_counts.items()
+    }
+    budget = plan_mixture(token_sizes, mix, alpha, language_weights, total_tokens)
+    docs: dict[str, dict[str, int]] = {}
+    expected: dict[str, dict[str, float]] = {}
+    for part, langs in budget.items():
+        for lang, tokens in langs.items():
+            mean = mean_tokens[part][lang]
+            n = int(round(tokens / mean)) if mean > 0 else 0
+            if total_tokens is None:  # "no repeats" must stay true after rounding
+                n = min(n, doc_counts[part][lang])
+            docs.setdefault(part, {})[lang] = n
+            expected.setdefault(part, {})[lang] = n * mean
+    return docs, expected
+
+
+def cpt_directions(directions: "list", pairs_once: bool = True) -> list:
+    """The parallel directions CPT reads (see module docs).
+
+    With ``pairs_once`` a reverse direction (X->En, X->Zh) is skipped when its
+    forward direction is in the data: its records are the same pairs.
+    """
+    from lmt.languages import Direction
+
+    have = {(d.src, d.tgt) for d in directions}
+    return [d for d in directions if not (pairs_once and Direction(d.src, d.tgt).is_reverse and (d.tgt, d.src) in have)]
 
 
 def sample_indices(available: int, wanted: int, rng: np.random.Generator) -> np.ndarray:

@@ -132,8 +132,25 @@ def model_max_positions(init_from: str, trust_remote_code: bool = False) -> Opti
         return None
 
 
-def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
-    """Check a stage's inputs; raise the first problem found (see module docs)."""
+def made_by_earlier_stage(cfg: ExperimentConfig, name: str, init_from: str) -> Optional[str]:
+    """The command that will create ``init_from`` when it is another stage's output (else None)."""
+    section = stage_config(cfg, name)
+    if section.init_from:
+        return None
+    if init_from == str(cfg.stage_dir("model_init")):
+        return f"lmt train init {cfg.source}"
+    if name == "sft" and init_from.endswith("/final") and cfg.train.cpt is not None and cfg.train.cpt.enabled:
+        return f"lmt train cpt {cfg.source}"
+    return None
+
+
+def preflight(cfg: ExperimentConfig, name: str, pending_model_ok: bool = False) -> StagePaths:
+    """Check a stage's inputs; raise the first problem found (see module docs).
+
+    Args:
+        pending_model_ok: a dry run: a starting model that an earlier stage
+            (``lmt train init``, CPT) will create is not an error yet.
+    """
     from lmt.aux_map import AuxMap
     from lmt.prompts import get_template
 
@@ -149,13 +166,17 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
     if name == "cpt" and not (has_parallel or has_mono):
         raise DataError(f"{paths.data_dir}: no parallel or monolingual Parquet shards (empty or unfinished prep output)")
     init = paths.init_from
-    if _looks_local(init) and not Path(init).expanduser().is_dir():
+    pending = made_by_earlier_stage(cfg, name, init)
+    if _looks_local(init) and not Path(init).expanduser().is_dir() and not (pending and pending_model_ok):
         hint = f"run `lmt train init {cfg.source}` first" if init == str(cfg.stage_dir("model_init")) else "check the path"
-        if name == "sft" and init.endswith("/final") and cfg.train.cpt is not None and not section.init_from:
+        if pending and pending.startswith("lmt train cpt"):
             hint = f"run `lmt train cpt {cfg.source}` first, or set train.cpt.enabled=false"
-        raise MissingResourceError(f"model {init!r} does not exist; {hint}")
+        raise MissingResourceError(f"model {init!r} does not exist ({hint})")
+    tok = cfg.train.model.tokenizer
+    if tok and _looks_local(tok) and not Path(tok).expanduser().is_dir():
+        raise MissingResourceError(f"train.model.tokenizer {tok!r} does not exist (a tokenizer directory or hub id)")
     load_ds_config(paths.ds_config)
-    max_pos = model_max_positions(init, cfg.train.model.trust_remote_code)
+    max_pos = model_max_positions(init, cfg.train.model.trust_remote_code) if Path(init).expanduser().exists() or not _looks_local(init) else None
     if max_pos is not None and section.max_length > max_pos:
         raise ConfigError(
             f"{cfg.source}: train.{name}.max_length={section.max_length} exceeds the model's "
@@ -169,14 +190,28 @@ def preflight(cfg: ExperimentConfig, name: str) -> StagePaths:
     if name == "sft":
         get_template(section.template)
         AuxMap.load(cfg.aux_map)
-    for lang in getattr(section, "language_weights", {}) or {}:
-        from lmt.languages import normalize_code
-
-        try:
-            normalize_code(lang)
-        except Exception as err:
-            raise ConfigError(f"{cfg.source}: train.{name}.language_weights.{lang}: {err}") from None
+    if name == "cpt":
+        language_weights(section, cfg.source)
     return paths
+
+
+def language_weights(cpt: Any, source: str = "<config>") -> dict[str, float]:
+    """``train.cpt.language_weights`` keyed by FLORES code (an unknown code is a ConfigError)."""
+    from lmt.languages import normalize_code
+
+    out = {}
+    for lang, w in (cpt.language_weights or {}).items():
+        try:
+            out[normalize_code(lang)] = w
+        except Exception as err:
+            raise ConfigError(f"{source}: train.cpt.language_weights.{lang}: {err}") from None
+    return out
+
+
+def cpt_reads_pairs_once(cfg: ExperimentConfig) -> bool:
+    """Whether CPT reads each pair once from its forward direction (``cpt`` not in ``prep.downsample.scope``)."""
+    scope = cfg.prep.downsample.scope if cfg.prep is not None else ["sft"]
+    return "cpt" not in scope
 
 
 def stage_fingerprint(cfg: ExperimentConfig, name: str, paths: StagePaths) -> str:

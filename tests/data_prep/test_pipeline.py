@@ -412,3 +412,18 @@ def test_every_opus_format_joins_through_english(tmp_path, parallel_text):
     assert [(r["tgt"], r["aux_lang"], r["aux"]) for r in records(out, "eng_Latn-kir_Cyrl")] == [(k, "rus_Cyrl", r) for k, r in zip(ky, ru)]
     assert man["directions"]["rus_Cyrl-zho_Hans"]["pivot"] == 8
 
+
+
+def test_data_card_reports_realised_pmp_shares_and_warns(tmp_path, parallel_text):
+    """The card shows the PMP share SFT realises per direction and group; a group under 40% is named."""
+    from data_prep.pipeline.stats import data_card
+    from tests.recipes.prepdata import write_prep_output
+
+    root = write_prep_output(tmp_path / "prep", parallel_text, repeat=4)
+    card = data_card(root)
+    by_dir = {r["direction"]: r for r in card["directions"]}
+    assert by_dir["eng_Latn-deu_Latn"]["pmp_share"] == 0.0  # no auxiliary (Dutch) sentence in the data
+    assert set(by_dir["eng_Latn-deu_Latn"]["prompt_reasons"]) == {"no_aux_sentence"}
+    assert 0.2 < by_dir["zho_Hans-kir_Cyrl"]["pmp_share"] < 0.8  # English auxiliary everywhere: about half
+    assert card["pmp_groups"]["en2x"] < 0.4 and any("en2x" in w for w in card["pmp_warnings"])
+    assert not any("zh2x" in w for w in card["pmp_warnings"])

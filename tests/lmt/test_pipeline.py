@@ -32,3 +32,13 @@ def test_selection_runs_after_cpt_and_not_inside_prep():
     cmd, argv = _stage_argv(cfg, "prep", "demo.yaml", [], False)
     assert cmd == "prep" and "select.enabled=false" in argv
     assert _stage_argv(cfg, "select", "demo.yaml", [], False) == ("select", ["miwv", "demo.yaml"])
+
+
+def test_overwrite_reaches_every_stage():
+    """`lmt run|demo --overwrite` gives each stage its own --overwrite: the run starts over from prep to eval."""
+    from lmt.pipeline import _stage_argv
+
+    cfg = load_experiment(demo_config_path(), ["select.method=miwv"])
+    for stage in planned_stages(cfg):
+        assert _stage_argv(cfg, stage, "demo.yaml", ["x=1"], True)[1][-1] == "--overwrite", stage
+        assert "--overwrite" not in _stage_argv(cfg, stage, "demo.yaml", ["x=1"], False)[1]

@@ -143,3 +143,14 @@ def test_sft_kill_and_resume_equals_uninterrupted(exp, capfd):
     AutoModelForCausalLM.from_pretrained(sft / "final")
     assert lmt(["train", "sft", str(cfg), *over]) == 0
     assert "already finished" in capfd.readouterr().out
+    # 5. more steps after a finished run (the demo's "make it bigger"): train on from the last checkpoint
+    more = [o for o in over if "max_steps" not in o] + ["train.sft.max_steps=6"]
+    assert lmt(["train", "sft", str(cfg), *more]) == 0
+    out = capfd.readouterr()
+    log = out.out + out.err
+    assert "at step 4/6" in log and "[plan sft] step: 8 examples (global batch)" in log
+    state = json.loads((sft / "train_state.json").read_text())
+    assert state["complete"] and state["step"] == 6 and [h["step"] for h in state["history"]] == [1, 2, 3, 4, 5, 6]
+    assert state["plan"]["per_step"] == 8 and state["plan"]["unit"] == "examples"
+    longer = _weights(sft / "final")
+    assert any(not torch.equal(longer[k], resumed[k]) for k in longer)

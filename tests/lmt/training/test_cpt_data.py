@@ -61,13 +61,37 @@ def test_cpt_data_mixture_and_packing(tmp_path, parallel_text, tiny_tokenizer_di
         mix={"monolingual": 1, "zh_centric": 1, "en_centric": 1}, num_proc=1,
     )
     s = data.stats
-    parts = {p: sum(v.values()) for p, v in s["mixture"].items()}
-    assert parts["monolingual"] == parts["zh_centric"] == parts["en_centric"] == 48  # mono has 6 x 8 sentences
-    assert s["documents"] == 144
+    tokens = s["mixture_tokens"]
+    total = sum(tokens.values())
+    for part in ("monolingual", "zh_centric", "en_centric"):  # 1:1:1 in tokens, not documents
+        assert abs(tokens[part] / total - 1 / 3) < 0.05 / 3, tokens
+    docs = {p: sum(v.values()) for p, v in s["mixture"].items()}
+    assert docs["monolingual"] > docs["en_centric"]  # a sentence is shorter than a rendered pair: more of them
+    assert s["documents"] == sum(docs.values())
     # stream packing: only the last row has padding
     assert s["tokens"] - s["real_tokens"] < 128
+    assert s["real_tokens"] == total
     texts = [tok.decode(r) for r in data.dataset["input_ids"]]
     joined = "".join(texts)
     assert "<en2ky>" in joined or "<ky2en>" in joined
     assert "<zh2ky>" in joined or "<ky2zh>" in joined
-    assert joined.count("<|im_end|>") == 144  # every document ends with EOS
+    assert joined.count("<|im_end|>") == s["documents"]  # every document ends with EOS
+    # each pair once: the reverse directions (same pairs as their forward ones) are not read ...
+    assert s["available"]["en_centric"]["kir_Cyrl"] == 16 and s["pairs_once"]
+    # ... unless downsampling covers CPT (prep.downsample.scope: [sft, cpt]): then every record is a document
+    every = build_cpt_data(
+        prep, tok, cache_dir=tmp_path / "cache", seed=1, max_length=128,
+        mix={"monolingual": 1, "zh_centric": 1, "en_centric": 1}, num_proc=1, pairs_once=False,
+    )
+    assert every.stats["available"]["en_centric"]["kir_Cyrl"] == 32
+
+
+def test_token_mixture_plan_converts_budgets_to_documents():
+    from lmt.training.mixing import plan_token_mixture
+
+    counts = {"monolingual": {"eng_Latn": 1000}, "zh_centric": {"kir_Cyrl": 300}, "en_centric": {"kir_Cyrl": 500}}
+    means = {"monolingual": {"eng_Latn": 10.0}, "zh_centric": {"kir_Cyrl": 40.0}, "en_centric": {"kir_Cyrl": 30.0}}
+    docs, expected = plan_token_mixture(counts, means, {"monolingual": 1, "zh_centric": 1, "en_centric": 1})
+    # monolingual limits: 1000 x 10 = 10,000 tokens per part, i.e. 250 Zh-centric and 333 En-centric pairs
+    assert docs == {"monolingual": {"eng_Latn": 1000}, "zh_centric": {"kir_Cyrl": 250}, "en_centric": {"kir_Cyrl": 333}}
+    assert {p: round(sum(v.values())) for p, v in expected.items()} == {"monolingual": 10_000, "zh_centric": 10_000, "en_centric": 9_990}

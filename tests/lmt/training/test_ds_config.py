@@ -8,7 +8,6 @@ import pytest
 
 from lmt.errors import ConfigError, MissingResourceError
 from lmt.training.ds_config import PRESETS, fill_auto, load_ds_config, resolve_ds_config
-from lmt.training.loop import DataOrder, lr_lambda
 from lmt.training.stage import presets_dir
 
 FILL = dict(
@@ -39,21 +38,3 @@ def test_bad_json_names_file_and_line(tmp_path):
 def test_contradicting_batch_size_is_an_error():
     with pytest.raises(ConfigError, match="train_batch_size=99"):
         fill_auto({"train_batch_size": 99}, **FILL)
-
-
-def test_data_order_is_a_function_of_step():
-    a, b = DataOrder(10, 2, 2, 1, seed=5), DataOrder(10, 2, 2, 1, seed=5)
-    steps = [a.step_rows(s).tolist() for s in range(5)]
-    assert steps == [b.step_rows(s).tolist() for s in range(4, -1, -1)][::-1]  # any order of queries
-    flat = [i for s in steps for i in s]
-    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:20]) == list(range(10))  # epochs
-    assert flat[:10] != flat[10:20]  # reshuffled per epoch
-    rows = a.step_rows(0)
-    assert a.micro_rows(rows, 0, 0).tolist() + a.micro_rows(rows, 0, 1).tolist() == rows.tolist()
-
-
-def test_lr_schedule():
-    fn = lr_lambda(100, 10, "cosine", 0.1)
-    assert fn(0) == pytest.approx(1 / 11) and fn(10) == pytest.approx(1.0)
-    assert fn(100) == pytest.approx(0.1) and 0.1 < fn(55) < 1.0
-    assert lr_lambda(100, 0, "constant", 0.0)(70) == 1.0

@@ -30,21 +30,13 @@ def _build(prep_dir, tok, cache, **kw):
     return build_sft_data(prep_dir, tok, **args)
 
 
-def _segments(row):
-    start = 0
-    for n in row["seq_lens"]:
-        yield row["input_ids"][start : start + n], row["labels"][start : start + n]
-        start += n
-
-
 def test_loss_mask_is_exactly_the_response_and_pmp_has_right_aux(prep_dir, tok, tmp_path, parallel_text):
     data = _build(prep_dir, tok, tmp_path)
     assert data.stats["records"] == 8 * 8 * 2 and data.stats["examples"] == 128
     seen = {"pmp": 0, "stp": 0}
+    assert len(data.dataset) == 128  # one tokenised example per record; steps pack them
     for row in data.dataset:
-        for ids, labels in _segments(row):
-            if all(x == tok.pad_token_id for x in ids) and all(y == IGNORE_INDEX for y in labels):
-                continue  # padding segment
+        for ids, labels in [(row["input_ids"], row["labels"])]:
             n_prompt = next(i for i, y in enumerate(labels) if y != IGNORE_INDEX)
             assert all(y != IGNORE_INDEX for y in labels[n_prompt:])
             assert labels[n_prompt:] == ids[n_prompt:]
@@ -78,6 +70,10 @@ def test_loss_mask_is_exactly_the_response_and_pmp_has_right_aux(prep_dir, tok, 
     assert seen["stp"] == data.stats["prompts"]["stp"]
     # eng->deu / eng->fra / eng->zho have no auxiliary sentence in this data
     assert data.stats["prompt_reasons"]["no_aux_sentence"] + data.stats["prompt_reasons"]["no_aux_language"] == 48
+    by_dir = data.stats["prompt_reasons_by_direction"]
+    assert set(by_dir["eng_Latn-deu_Latn"]) == {"no_aux_sentence"} and sum(by_dir["eng_Latn-deu_Latn"].values()) == 16
+    assert data.stats["tokens"] == sum(len(x) for x in data.dataset["input_ids"])
+    assert data.stats["loss_tokens"] == sum(sum(1 for y in lab[1:] if y != IGNORE_INDEX) for lab in data.dataset["labels"])
 
 
 def test_rerun_reads_the_cache_and_config_changes_rebuild(prep_dir, tok, tmp_path, monkeypatch):
@@ -99,11 +95,11 @@ def test_rerun_reads_the_cache_and_config_changes_rebuild(prep_dir, tok, tmp_pat
 
 def test_too_long_examples_are_dropped_and_counted(prep_dir, tok, tmp_path):
     full = _build(prep_dir, tok, tmp_path)
-    mean = full.stats["real_tokens"] // full.stats["examples"]  # some examples are longer than the mean
+    mean = full.stats["tokens"] // full.stats["examples"]  # some examples are longer than the mean
     data = _build(prep_dir, tok, tmp_path, max_length=mean)
     assert 0 < data.stats["dropped_too_long"] < 128
     assert data.stats["examples"] + data.stats["dropped_too_long"] == 128
-    assert all(len(r) == mean for r in data.dataset["input_ids"])
+    assert all(len(r) <= mean for r in data.dataset["input_ids"]) and len(data.dataset) == data.stats["examples"]
 
 
 def test_empty_prep_output_is_an_error(tmp_path, tok):

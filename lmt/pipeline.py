@@ -10,7 +10,7 @@ imports no stage package) and the stages meet only through files under the run
 directory. A stage whose section is absent or disabled is skipped; every stage
 resumes or skips finished work, so rerunning ``lmt run`` continues a killed run.
 ``--overwrite`` reaches every stage (each gets its own ``--overwrite``): the
-run starts over from prep to eval.
+run starts over from prep to eval (synthesis excepted: `lmt synth CONFIG --overwrite`).
 
 ``lmt demo`` is ``lmt run`` on ``recipes/configs/demo.yaml`` (toy scale, CPU,
 sample data shipped in ``lmt/data/demo``).
@@ -79,7 +79,9 @@ def _stage_argv(cfg: ExperimentConfig, stage: str, config: str, overrides: list[
         return "prep", [config, *overrides, *no_select] + (["--overwrite"] if overwrite else [])
     again = ["--overwrite"] if overwrite else []
     if stage == "synth":
-        return "synth", [config, *overrides, *again]
+        # Never redone by `lmt run --overwrite`: translations are the costly GPU
+        # part; `lmt synth CONFIG --overwrite` starts synthesis over on purpose.
+        return "synth", [config, *overrides]
     if stage == "select":
         return "select", [cfg.select.method, config, *overrides, *again]
     if stage in ("init", "cpt", "sft", "grpo"):

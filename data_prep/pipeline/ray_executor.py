@@ -20,6 +20,7 @@ this process has already started (``ray.init``) is used as it is.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from data_prep.pipeline.executor import Executor, call_unit
@@ -33,6 +34,10 @@ WAIT_BATCH = 256
 
 
 def _ray():
+    # Read by Ray at import: under `uv run`, Ray would start every worker through
+    # `uv run` again (its uv runtime-env hook), which fails offline; the workers
+    # share this interpreter's environment anyway.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
         import ray
     except ImportError:

@@ -20,6 +20,7 @@ from data_prep.pipeline import run_prep
 from tests.data_prep.conftest import write_moses
 from tests.data_prep.test_pipeline import make_cfg, synthetic
 
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # read at import; workers share this venv under `uv run` too
 ray = pytest.importorskip("ray")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +47,7 @@ class DieOnce(Filter):
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance():
     # Workers import this module by its dotted path (the DieOnce filter).
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers share this venv, also under `uv run`
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}})
     yield

@@ -8,8 +8,8 @@ For SFT sample ``i`` (source ``x_i``, target ``y_i``)::
 where ``L`` is the mean token negative log-likelihood of the response tokens
 under the model being tuned, and ``C_k`` is sample ``k`` formatted with the same
 prompt template and followed by its target. The MIWV paper (arXiv 2511.07074)
-ranks samples by this value in descending order and keeps the top share; see
-LMT_FACTS.md.
+ranks samples by this value in descending order and keeps the top share (1%
+beat the full data there, 5% was also strong; low-MIWV selections were worst).
 
 Formatting decisions (ours):
 

@@ -1,6 +1,6 @@
 """M-DaQ's Quality Scoring Model (QSM): a multilingual encoder + regression head.
 
-Design (ours, after CaR, the group's earlier method; see LMT_FACTS.md): a
+Design (ours, after CaR, the group's earlier method; see the README's data selection section): a
 Hugging Face ``AutoModel`` encoder (XLM-R or any multilingual encoder, by path
 or hub id), masked mean pooling, a feed-forward head (default 2048-1024, tanh,
 dropout) to one score, trained end to end with MSE on ``(sample, score)`` pairs.

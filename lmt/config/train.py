@@ -13,7 +13,7 @@ train:
     pmp: {forward_share: 0.5, reverse_share: 0.5}
 ```
 Every key is overridable from the command line (``train.sft.max_steps=10``).
-Defaults are the LMT paper's hyperparameters (LMT_FACTS.md); ``recipes/configs``
+Defaults are the LMT paper's hyperparameters (arXiv 2511.07003; see the README's training section); ``recipes/configs``
 ships one config per Qwen3 size and a tiny CPU one.
 """
 

@@ -151,9 +151,11 @@ class Checkpoints:
             if state.is_file():
                 history = [h for h in read_json(state).get("history", []) if h["step"] <= start]
             print0(f"[lmt] resumed from {self.dir / tag} at step {start}/{total_steps}")
-        if start < total_steps and (self.out / FINAL).exists():
+        if start < total_steps:
             # Training on: the old final model would disagree with the state from the next checkpoint on.
-            if dist.get_rank() == 0:
+            # Every rank takes the barrier (the condition is the same on all); only rank 0 looks at the
+            # directory, since another rank could otherwise see it after rank 0 removed it and skip the barrier.
+            if dist.get_rank() == 0 and (self.out / FINAL).exists():
                 shutil.rmtree(self.out / FINAL)
                 print0(f"[lmt] {self.out / FINAL} removed: training on from step {start} to {total_steps}")
             dist.barrier()

@@ -8,13 +8,14 @@ names the file and the dotted key.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Type, TypeVar
+from typing import Any, Iterable, Optional, Type, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -64,17 +65,37 @@ def _unhide(value: Any, found: list[str]) -> Any:
     return value
 
 
-def apply_overrides(data: dict, overrides: Iterable[str], config_dir: "Path | None" = None) -> dict:
+def _default_mapping(model: Any, key: str) -> Optional[dict]:
+    """The default of field ``key`` of ``model`` when it is a non-empty mapping (else None).
+
+    An override below such a field (``prep.filters.defaults.lid.model_path=...``
+    on a config that leaves ``defaults`` out) edits the default instead of
+    replacing it with a one-entry mapping.
+    """
+    field = getattr(model, "model_fields", {}).get(key)
+    if field is None:
+        return None
+    default = field.get_default(call_default_factory=True)
+    return copy.deepcopy(default) if isinstance(default, dict) and default else None
+
+
+def apply_overrides(data: dict, overrides: Iterable[str], config_dir: "Path | None" = None, model: Any = None) -> dict:
     """Apply ``key.sub=value`` overrides to a nested dict (in place, returned).
 
     Values may use the variables of YAML values (:func:`expand_vars`);
     ``${config_dir}`` is ``config_dir`` (default: the working directory).
+    With ``model`` (the pydantic class the dict is for), a key the dict leaves
+    out whose default is a mapping starts from that default.
     """
     for text in overrides:
         path, value = parse_override(text)
         value = expand_vars(value, config_dir or Path.cwd(), where=f"override {text!r}")
         node: Any = data
         for i, part in enumerate(path):
+            if isinstance(node, dict) and part not in node and not i == len(path) - 1 and model is not None:
+                seeded = _default_mapping(_model_at(model, path[: i + 1]), part)
+                if seeded is not None:
+                    node[part] = seeded
             last = i == len(path) - 1
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
@@ -226,7 +247,7 @@ def validate_config(model: Type[T], data: dict, source: str = "<config>") -> T:
 
 def load_config(model: Type[T], path: "str | Path", overrides: Iterable[str] = ()) -> T:
     """Load YAML ``path`` into ``model`` after applying ``overrides``."""
-    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent)
+    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent, model)
     cfg = validate_config(model, data, str(path))
     if hasattr(cfg, "_source"):
         object.__setattr__(cfg, "_source", str(path))

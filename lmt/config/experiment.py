@@ -117,7 +117,7 @@ def load_experiment(path: "str | Path", overrides: Iterable[str] = ()) -> Experi
     """
     from lmt.aux_map import AuxMap
 
-    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent)
+    data = apply_overrides(read_yaml(path), overrides, Path(path).resolve().parent, ExperimentConfig)
     _register_languages(data.get("languages"), str(path))
     cfg = validate_config(ExperimentConfig, data, str(path))
     cfg._source = str(path)

@@ -159,3 +159,21 @@ def test_missing_inputs_name_the_command_that_writes_them(tmp_path, monkeypatch)
     cfg = load_experiment(own)
     assert prep_hint(cfg, tmp_path / "run" / "data" / "prep", "k") == f"write it with `lmt prep {own}`"
     assert "set k to an existing prep output" in prep_hint(cfg, tmp_path / "other", "k")
+
+
+def test_override_below_a_default_mapping_edits_the_default(tmp_path):
+    """`prep.filters.defaults.lid.model_path=...` on a config without `filters:`
+    keeps the default chain and changes one parameter of it."""
+    from lmt.config.filters import default_filters
+
+    cfg_path = tmp_path / "exp.yaml"
+    cfg_path.write_text("run_dir: r\nprep:\n  corpora: [{path: a.de-en.de}]\n")
+    cfg = load_experiment(cfg_path, ["prep.filters.defaults.lid.model_path=/models/glotlid.bin"])
+    rules = cfg.prep.filters.defaults
+    assert list(rules) == list(default_filters())
+    assert rules["lid"] == {"model_path": "/models/glotlid.bin"}
+    assert rules["length_ratio"] == {"max_ratio": 3.0}
+    # a mapping given in the file is edited, never replaced by the default
+    cfg_path.write_text("run_dir: r\nprep:\n  corpora: [{path: a.de-en.de}]\n  filters:\n    defaults: {lid: {}}\n")
+    cfg = load_experiment(cfg_path, ["prep.filters.defaults.lid.model_path=/m.bin"])
+    assert cfg.prep.filters.defaults == {"lid": {"model_path": "/m.bin"}}

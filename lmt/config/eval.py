@@ -22,13 +22,14 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator
 
 from lmt.config.base import StrictModel
+from lmt.config.generation import EngineSettings
 
 METRICS = ("chrf", "chrf++", "bleu", "comet")
 #: Metrics a report can draw: the scored ones plus the off-target rate.
 HEATMAP_METRICS = METRICS + ("off_target",)
 
 
-class EvalConfig(StrictModel):
+class EvalConfig(EngineSettings):
     """Settings of the ``eval`` stage (FLORES-200 translation and scoring)."""
 
     enabled: bool = Field(True, description="run this stage in `lmt run`")
@@ -37,13 +38,6 @@ class EvalConfig(StrictModel):
     )
     tokenizer: Optional[str] = Field(None, description="tokenizer directory or hub id (default: the model's)")
     trust_remote_code: bool = Field(False, description="allow model repos to run their own code")
-    engine: Literal["auto", "hf", "vllm"] = Field(
-        "auto", description="auto: vLLM when installed and a GPU is present, else Hugging Face generate()"
-    )
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="model weights dtype")
-    device: Optional[str] = Field(None, description="torch device for the HF engine (default: cuda if available, else cpu)")
-    gpu_memory_utilization: float = Field(0.9, description="vLLM: fraction of GPU memory to use")
-    tensor_parallel_size: int = Field(1, ge=1, description="vLLM: GPUs per model")
 
     flores_dir: Optional[str] = Field(
         None, description="FLORES-200 / FLORES+ directory (original flores200_dataset, FLORES+ dev/devtest, ...)"

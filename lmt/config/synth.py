@@ -26,6 +26,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator
 
 from lmt.config.base import StrictModel
+from lmt.config.generation import EngineSettings
 
 
 class SynthInput(StrictModel):
@@ -48,7 +49,7 @@ class DegenerateConfig(StrictModel):
     drop_copies: bool = Field(True, description="drop outputs equal to the source (after casefolding, punctuation removed)")
 
 
-class SynthConfig(StrictModel):
+class SynthConfig(EngineSettings):
     """Settings of the ``synth`` stage (``lmt synth CONFIG``)."""
 
     enabled: bool = Field(False, description="run this stage in `lmt run` (before prep)")
@@ -66,13 +67,6 @@ class SynthConfig(StrictModel):
     prompt: str = Field("released", description="prompt template of the model: released (LMT-60 checkpoints), stp, pmp")
     use_chat_template: bool = Field(True, description="wrap the prompt in the tokenizer's chat template")
 
-    engine: Literal["auto", "hf", "vllm"] = Field(
-        "auto", description="auto: vLLM when installed and a GPU is present, else Hugging Face generate()"
-    )
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="model weights dtype")
-    device: Optional[str] = Field(None, description="torch device for the HF engine (default: cuda if available, else cpu)")
-    gpu_memory_utilization: float = Field(0.9, description="vLLM: fraction of GPU memory to use")
-    tensor_parallel_size: int = Field(1, ge=1, description="vLLM: GPUs per model")
     num_beams: int = Field(1, ge=1, description="beam size (1 = greedy, the fast choice for bulk synthesis)")
     max_new_tokens: int = Field(256, ge=1, description="generation limit per sentence")
     do_sample: Optional[bool] = Field(False, description="sample instead of searching (None: the model's generation_config)")

@@ -141,7 +141,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("LMT_PROGRESS", "0")
 
-    from data_prep.filters.lid import default_model_path
+    from lmt.lid import default_model_path
 
     model = str(default_model_path())
     src, tgt = read_pairs(args.src, args.tgt, args.pairs)

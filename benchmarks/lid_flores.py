@@ -57,8 +57,9 @@ def _short(text: str, spaceless: bool) -> str:
 
 def clean_table(flores: Path, split: str, model_path: Optional[str], show_all: bool) -> None:
     """Part 1: share of clean FLORES text the lid filter keeps, per LMT language."""
-    from data_prep.filters.lid import DEFAULT_CONFUSABLES, LidFilter
+    from data_prep.filters.lid import LidFilter
     from lmt.languages import lmt_languages
+    from lmt.lid import DEFAULT_CONFUSABLES
 
     policy = LidFilter(model_path=model_path)
     bare = LidFilter(model_path=model_path, confusables={code: [] for code in DEFAULT_CONFUSABLES})

@@ -252,7 +252,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path) -> tuple[float, int, floa
 
 # ----------------------------------------------------------------------------- tools
 def lid_model() -> Path:
-    from data_prep.filters.lid import default_model_path
+    from lmt.lid import default_model_path
 
     return Path(default_model_path())
 

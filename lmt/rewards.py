@@ -17,7 +17,9 @@ configured terms into one weighted sum and applies the penalties of
 :class:`lmt.config.train.RewardConfig`: empty outputs get 0 and
 ``-empty_penalty`` (they are never scored), outputs longer than
 ``runaway_ratio`` x the reference lose ``runaway_penalty``, and outputs that
-language ID places in another language lose ``wrong_language_penalty``.
+language ID places in another language lose ``wrong_language_penalty`` (the
+language check of :class:`lmt.lid.LanguageCheck`: label maps and
+confusables as in data prep and eval).
 """
 
 from __future__ import annotations
@@ -194,6 +196,12 @@ class TranslationReward:
         return RewardBreakdown(total, per_term, empty, runaway, wrong)
 
 
+def _language_check(cfg: Any) -> Any:
+    from lmt.lid import LanguageCheck
+
+    return LanguageCheck(cfg.lid_model, setting="train.grpo.reward.lid_model")
+
+
 def build_reward(cfg: Any, device: Any = None) -> TranslationReward:
     """The configured reward (loads COMET models and the LID model as needed)."""
     if not cfg.terms:
@@ -201,9 +209,7 @@ def build_reward(cfg: Any, device: Any = None) -> TranslationReward:
     terms = {name: make_term(name, cfg, device) for name in cfg.terms}
     lid = None
     if cfg.wrong_language_penalty > 0:
-        from lmt.lid import OutputLanguageID
-
-        lid = OutputLanguageID(cfg.lid_model)
+        lid = _language_check(cfg)
     return TranslationReward(terms, dict(cfg.terms), cfg, lid)
 
 
@@ -230,6 +236,4 @@ def check_reward_config(cfg: Any) -> None:
                 raise ConfigError(f"train.grpo.reward.comet_model {path!r} is reference-free: use it as 'cometkiwi'")
             del model
     if cfg.wrong_language_penalty > 0:
-        from lmt.lid import OutputLanguageID
-
-        OutputLanguageID(cfg.lid_model).load()
+        _language_check(cfg).identifier.model  # loads the model: a broken file fails here

@@ -5,6 +5,8 @@ test touches the network or ../shared/data."""
 from __future__ import annotations
 
 import os
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +105,33 @@ def _one_torch_thread():
 def parallel_text() -> dict[str, list[str]]:
     """Aligned sentences per FLORES code (same order in every language)."""
     return PARALLEL
+
+
+def write_fasttext_model(path: Path, words: dict, labels: dict, dim: int = 4) -> Path:
+    """Write a supervised softmax fastText model (format version 12) by hand:
+    header, args, dictionary (words then labels), input and output matrices."""
+    out = bytearray(struct.pack("<ii", 793712314, 12))
+    # dim ws epoch minCount neg wordNgrams loss=softmax model=sup bucket minn maxn lrUpdateRate t
+    out += struct.pack("<12id", dim, 5, 1, 1, 5, 1, 3, 3, 0, 0, 0, 100, 1e-4)
+    entries = [(w, 0) for w in words] + [("__label__" + lab, 1) for lab in labels]
+    out += struct.pack("<iiiqq", len(entries), len(words), len(labels), 100, -1)  # -1: not pruned
+    for w, kind in entries:
+        out += w.encode() + b"\x00" + struct.pack("<qb", 1, kind)
+    for matrix in (words, labels):
+        out += b"\x00" + struct.pack("<qq", len(matrix), dim)  # not quantised; rows x dim
+        for vec in matrix.values():
+            out += struct.pack(f"<{dim}f", *vec)
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.fixture(scope="session")
+def flores_lid_model(tmp_path_factory) -> str:
+    """A tiny fastText LID model labelling in FLORES codes, as GlotLID/OpenLID do."""
+    path = tmp_path_factory.mktemp("lid") / "glotlid-like.bin"
+    words = {"hello": [1, 0, 0, 0], "world": [1, 0, 0, 0], "hallo": [0, 1, 0, 0], "welt": [0, 1, 0, 0], "你好": [0, 0, 1, 0]}
+    labels = {"eng_Latn": [6, 0, 0, 0], "deu_Latn": [0, 6, 0, 0], "cmn_Hani": [0, 0, 6, 0]}
+    return str(write_fasttext_model(path, words, labels))
 
 
 @pytest.fixture(scope="session")

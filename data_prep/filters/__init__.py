@@ -30,7 +30,7 @@ chain.counts                           # Counter of drop reasons
 
 from data_prep.filters.base import Filter, get_filter_class, register_filter, registered_filters
 from data_prep.filters.chain import FilterChain, build_chain, resolve_filters, validate_filters_config
-from data_prep.filters.lid import LanguageIdentifier, LidFilter
+from data_prep.filters.lid import LidFilter
 from data_prep.filters.quality import QualityFilter
 from data_prep.filters.script_check import ScriptFilter
 from data_prep.filters.rules import (
@@ -46,7 +46,6 @@ __all__ = [
     "ControlCharsFilter",
     "Filter",
     "FilterChain",
-    "LanguageIdentifier",
     "LengthFilter",
     "LengthRatioFilter",
     "LidFilter",

@@ -3,7 +3,7 @@
 Every FLORES code names a script (``rus_Cyrl``, ``zho_Hans``); a side passes when
 at least ``min_share`` of its words (letter runs of one script; each Han or
 kana character counts as one) are in that script (see
-:func:`data_prep.filters.scripts.script_word_share`), so a Latin name inside a
+:func:`lmt.scripts.script_word_share`), so a Latin name inside a
 Chinese or Russian sentence does not fail it, transliterated text does. Chinese-script sides are checked further
 (:mod:`data_prep.filters.chinese`), because language ID cannot tell the
 varieties apart:
@@ -41,9 +41,9 @@ from data_prep.filters.chinese import (
     to_traditional,
     traditional_count,
 )
-from data_prep.filters.scripts import script_word_share
 from lmt.errors import UnknownLanguageError
 from lmt.languages import get_language, normalize_code
+from lmt.scripts import script_word_share
 
 POLICIES = ("drop", "convert", "keep")
 DEFAULT_VARIETY = {"zho_Hans": "drop"}

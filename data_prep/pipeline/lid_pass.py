@@ -13,7 +13,7 @@ three steps replace them, each over independent units:
    the predictions written back per chunk that holds the text;
 3. :func:`filter_shard_with_lid` per raw chunk: the usual
    :func:`~data_prep.pipeline.shards.filter_shard` with the chunk's predictions
-   installed in :mod:`data_prep.filters.lid` (``known_predictions``), so the
+   installed (:func:`lmt.lid.known_predictions`), so the
    filter chain, its order, scores, drop reasons and notes are those of the
    run without the pass, bit for bit; a text the pass did not see is
    identified as usual.
@@ -68,7 +68,7 @@ def lid_signature(identifier: Any) -> str:
 
 
 def _identifier(sig: str) -> Any:
-    from data_prep.filters.lid import LanguageIdentifier
+    from lmt.lid import LanguageIdentifier
 
     path, max_chars = sig.split(SIG_SEP)
     return LanguageIdentifier(path, max_chars=int(max_chars))
@@ -207,7 +207,7 @@ def _identify(plan: PrepPlan, sig: str, raw: pa.Array) -> tuple[pa.Array, pa.Arr
 
 def filter_shard_with_lid(plan: PrepPlan, shard: tuple[int, int]) -> dict:
     """Step 3: :func:`filter_shard` with the chunk's predictions from step 2."""
-    from data_prep.filters.lid import known_predictions
+    from lmt.lid import known_predictions
 
     name = plan.shard_name(*shard)
     if plan.filter_done(name).is_file():

@@ -20,10 +20,10 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from data_prep.filters.rules import SrcEqualsTgtFilter
-from data_prep.filters.scripts import script_share
 from lmt.config.synth import DegenerateConfig
 from lmt.generation.base import EMPTY_HYP
 from lmt.languages import get_language
+from lmt.scripts import script_share
 
 REASONS = ("empty", "repeated_ngram", "copy", "wrong_script")
 

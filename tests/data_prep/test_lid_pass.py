@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.filters import lid
 from data_prep.pipeline import run_prep
+from lmt.lid import model as lid_model
 from tests.data_prep.conftest import write_moses
 from tests.data_prep.test_pipeline import make_cfg
 
@@ -43,9 +43,9 @@ class CountingModel:
 
 
 def _run(tmp_path: Path, raw: Path, lid_pass: str, monkeypatch) -> tuple[dict, int, Path]:
-    path = lid.default_model_path()
-    counting = CountingModel(lid.load_fasttext(str(path)))
-    monkeypatch.setitem(lid._MODELS, str(path), counting)
+    path = lid_model.default_model_path()
+    counting = CountingModel(lid_model.load_fasttext(str(path)))
+    monkeypatch.setitem(lid_model._MODELS, str(path), counting)
     prep = {"corpora": [{"path": str(raw)}], "filters": {"defaults": {"length": {}, "lid": {}}}, "shard_size": 3,
             "buckets": 3, "keep_scores": True, "write_dropped": True, "downsample": {"ratio": 0.5}, "lid_pass": lid_pass}
     cfg = make_cfg(tmp_path / lid_pass, prep)

@@ -71,13 +71,13 @@ def test_refilter_equals_a_full_run_without_raw_data_or_lid(tmp_path, raw, monke
 
     # Re-decide with the strict thresholds: no raw corpus, no language-ID model.
     shutil.rmtree(raw)
-    from data_prep.filters import lid
+    from lmt.lid import identifier
 
     def no_lid(*args, **kwargs):
         raise AssertionError("language ID was run")
 
-    monkeypatch.setattr(lid.LanguageIdentifier, "top1", no_lid)
-    monkeypatch.setattr(lid, "load_fasttext", no_lid)
+    monkeypatch.setattr(identifier.LanguageIdentifier, "top1", no_lid)
+    monkeypatch.setattr(identifier, "load_fasttext", no_lid)
     again = make_cfg(tmp_path / "a", _prep(tmp_path / "raw", filters=STRICT, output_dir=str(tmp_path / "out")))
     man = refilter_prep(again)
     assert _comparable(man) == _comparable(reference)

@@ -1,4 +1,4 @@
-"""The project's layout rules: the core imports no stage, no machine paths."""
+"""The project's layout rules: the core imports no stage, stages import no other stage, no machine paths."""
 
 from __future__ import annotations
 
@@ -28,6 +28,18 @@ def test_core_imports_no_stage_package():
         if _imported_roots(p) & STAGE_PACKAGES
     }
     assert not offenders, f"lmt/ imports stage packages: {offenders}"
+
+
+def test_stages_import_no_other_stage():
+    """``data_prep``, ``recipes`` and ``eval`` meet only through files (e.g. eval's
+    off-target rate uses ``lmt.lid``, not data prep's filter)."""
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imported_roots(p) & (STAGE_PACKAGES - {stage}))
+        for stage in sorted(STAGE_PACKAGES)
+        for p in sorted((ROOT / stage).rglob("*.py"))
+        if _imported_roots(p) & (STAGE_PACKAGES - {stage})
+    }
+    assert not offenders, f"stage packages import each other: {offenders}"
 
 
 def test_the_check_sees_function_level_imports(tmp_path):

@@ -2,9 +2,10 @@
 
 ``unicodedata`` has no script property, but every letter's Unicode name starts
 with its script (``MONGOLIAN LETTER MA``, ``CJK UNIFIED IDEOGRAPH-4E2D``), which
-is enough to tell scripts apart. The LID filter uses this as the check for
-languages its model cannot label (``unlabelable: script``), e.g. Inner
-Mongolian in traditional script under lid.176.
+is enough to tell scripts apart. Used where a language-ID model cannot label
+a language (Inner Mongolian in traditional script under lid.176): data prep's
+``lid`` filter (``unlabelable: script``) and eval's off-target rate; and by the
+``script`` filter and synthesis checks of data prep.
 """
 
 from __future__ import annotations

@@ -420,10 +420,12 @@ def run_ours_on_ray(corpus: Path, n: int, workers: int) -> Optional[dict]:
     """
     import ray
 
+    from data_prep.pipeline.ray_executor import local_instance_options
+
     t = time.perf_counter()
     for attempt in range(3):
         try:
-            info = ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR")
+            info = ray.init(**local_instance_options(workers))
             break
         except Exception as err:  # Ray raises a bare Exception when its node does not come up
             ray.shutdown()

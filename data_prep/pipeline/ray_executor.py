@@ -33,6 +33,20 @@ TRANSIENT_ERRORS = (ConnectionError, TimeoutError, InterruptedError)
 WAIT_BATCH = 256
 
 
+def local_instance_options(num_workers: int) -> dict[str, Any]:
+    """``ray.init`` arguments of the one-machine instance ``lmt prep`` starts itself.
+
+    No dashboard and no metrics export: on one machine nobody scrapes them, and
+    their agents poll (a measurable share of a small machine's CPU).
+    """
+    return {
+        "num_cpus": max(1, int(num_workers)),
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+        "_system_config": {"enable_metrics_collection": False},
+    }
+
+
 def _ray():
     # Read by Ray at import: under `uv run`, Ray would start every worker through
     # `uv run` again (its uv runtime-env hook), which fails offline; the workers
@@ -71,7 +85,7 @@ class RayExecutor(Executor):
             if address:
                 ray.init(address=address, logging_level=logging.WARNING)
             else:
-                ray.init(num_cpus=max(1, int(num_workers)), include_dashboard=False, logging_level=logging.WARNING)
+                ray.init(**local_instance_options(num_workers))
             self._started = True
         options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": max_retries, "retry_exceptions": list(TRANSIENT_ERRORS)}
         if memory:

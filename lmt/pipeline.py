@@ -11,6 +11,9 @@ directory. A stage whose section is absent or disabled is skipped; every stage
 resumes or skips finished work, so rerunning ``lmt run`` continues a killed run.
 ``--overwrite`` reaches every stage (each gets its own ``--overwrite``): the
 run starts over from prep to eval (synthesis excepted: `lmt synth CONFIG --overwrite`).
+A training stage whose final model changes during a run (CPT or SFT trained on
+with more steps) makes the later stages stale: they start over
+(:data:`REDONE_AFTER`), each with a line saying why.
 
 ``lmt demo`` is ``lmt run`` on ``recipes/configs/demo.yaml`` (toy scale, CPU,
 sample data shipped in ``lmt/data/demo``).
@@ -30,6 +33,9 @@ from lmt.config import ExperimentConfig, load_experiment
 from lmt.errors import ConfigError, LMTError, MissingResourceError
 
 STAGES = ("synth", "prep", "init", "cpt", "select", "sft", "grpo", "eval", "eval_grpo")
+#: Stages that start over when the final model of an earlier training stage
+#: changed in this run (their checkpoints or hypotheses came from the old one).
+REDONE_AFTER = ("select", "sft", "grpo", "eval", "eval_grpo")
 
 
 def _command(name: str) -> Callable[[list[str]], int]:
@@ -112,16 +118,36 @@ def run_experiment(
     if not plan:
         raise ConfigError(f"{config}: no stage to run (give prep:, train: or eval: sections)")
     print(f"[lmt run] {cfg.name}: stages {' -> '.join(plan)}; outputs in {cfg.root}/", flush=True)
+    changed: Optional[str] = None  # the first training stage whose final model changed in this run
     for stage in plan:
-        cmd, argv = _stage_argv(cfg, stage, config, overrides, overwrite)
+        redo = overwrite or (changed is not None and stage in REDONE_AFTER)
+        if redo and not overwrite:
+            print(f"\n[lmt run] {changed} was trained in this run: {stage} starts over (it was made from the old model)", flush=True)
+        cmd, argv = _stage_argv(cfg, stage, config, overrides, redo)
         print(f"\n[lmt run] === {stage}: lmt {cmd} {shlex.join(argv)}", flush=True)
         t0 = time.time()
+        before = _final_model_stamp(cfg, stage)
         status = int(_command(cmd)(argv) or 0)
         if status != 0:
             rerun = shlex.join(["lmt", "run", config, *overrides])
             raise LMTError(f"stage {stage!r} failed with exit status {status}; fix it and rerun `{rerun}` to resume")
+        if changed is None and stage in ("cpt", "sft") and before is not None and _final_model_stamp(cfg, stage) != before:
+            changed = stage
         print(f"[lmt run] === {stage} done in {time.time() - t0:.0f}s", flush=True)
     return cfg
+
+
+def _final_model_stamp(cfg: ExperimentConfig, stage: str) -> Optional[tuple]:
+    """Names, sizes and modification times of a training stage's ``final/`` model
+    (None: not a training stage, or no final model yet -- a first run changes nothing downstream)."""
+    if stage not in ("cpt", "sft"):
+        return None
+    from lmt.training.stage import resolve_stage
+
+    final = resolve_stage(cfg, stage).out_dir / "final"
+    if not final.is_dir():
+        return None
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in final.iterdir() if p.is_file()))
 
 
 def _summary(cfg: ExperimentConfig) -> str:
@@ -234,7 +260,7 @@ def build_demo_parser() -> argparse.ArgumentParser:
         description="run the whole LMT pipeline at toy scale on CPU (recipes/configs/demo.yaml) on the bundled sample data",
     )
     ap.add_argument("overrides", nargs="*", help="key.sub=value overrides of demo.yaml, e.g. run_dir=/tmp/demo")
-    ap.add_argument("--overwrite", action="store_true", help="redo every stage of an earlier demo run (prep, init, CPT, SFT, eval)")
+    ap.add_argument("--overwrite", action="store_true", help="redo every stage of an earlier demo run (prep, init, CPT, SFT, GRPO, eval)")
     return ap
 
 

@@ -180,7 +180,7 @@ def _launch_grpo(cfg, args) -> int:
 
     launcher = cfg.train.launcher
     world = (args.num_gpus or launcher.num_gpus) * (launcher.num_nodes or 1)
-    paths = preflight_grpo(cfg, world=world)
+    paths = preflight_grpo(cfg, world=world, starting_over=args.overwrite)
     if args.overwrite and not args.dry_run:
         from lmt.training.checkpoint import clear_stage
 

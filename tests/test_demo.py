@@ -26,6 +26,9 @@ SMALL = [
     "train.cpt.save_steps=2",
     "train.sft.max_steps=3",
     "train.sft.save_steps=3",
+    "train.grpo.max_steps=2",
+    "train.grpo.save_steps=2",
+    "train.grpo.max_prompts=16",
     "eval.max_sentences=3",
     "eval.max_new_tokens=6",
 ]
@@ -53,7 +56,7 @@ def test_demo_runs_every_stage(tmp_path):
     assert (run_dir / "data/prep/parallel").is_dir() and (run_dir / "data/prep/mono").is_dir()
     assert "lid:src_wrong_lang" in json.dumps(manifest) and "dedup" in json.dumps(manifest)
     # model init, CPT and SFT checkpoints in Hugging Face format
-    for stage in ("checkpoints/cpt/final", "checkpoints/sft/final"):
+    for stage in ("checkpoints/cpt/final", "checkpoints/sft/final", "checkpoints/grpo/final"):
         final = run_dir / stage
         assert (final / "config.json").is_file() and list(final.glob("*.safetensors")), stage
         assert (final / "tokenizer.json").is_file()
@@ -69,6 +72,8 @@ def test_demo_runs_every_stage(tmp_path):
     for d in directions:
         assert f"{d.src}-{d.tgt}" in report
     assert (run_dir / "eval/report.csv").is_file()
+    # the GRPO model is evaluated next to the SFT model's evaluation
+    assert (run_dir / "eval_grpo/report.md").is_file() and len(list((run_dir / "eval_grpo/scores").glob("*.json"))) == 18
     assert list((run_dir / "eval").glob("heatmap_*.png"))
     import csv
 
@@ -78,13 +83,16 @@ def test_demo_runs_every_stage(tmp_path):
     # the demo ends with the score table and where everything was written
     assert "| direction |" in out or "| level |" in out
     assert f"Everything was written under {run_dir}" in out
-    # the README's "make it bigger" after a demo: SFT trains on from its last checkpoint, evaluation is redone
-    bigger = [o for o in SMALL if not o.startswith("train.sft.max_steps")] + ["train.sft.max_steps=5", "eval.overwrite=true"]
+    # the README's "make it bigger" after a demo: SFT trains on from its last checkpoint; GRPO and
+    # the evaluations start over from the new SFT model
+    bigger = [o for o in SMALL if not o.startswith("train.sft.max_steps")] + ["train.sft.max_steps=5"]
     proc = subprocess.run(
         [sys.executable, "-m", "lmt.cli", "demo", f"run_dir={run_dir}", *bigger], capture_output=True, text=True, timeout=900, env=env
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "at step 3/5" in proc.stdout + proc.stderr
+    for stage in ("grpo", "eval", "eval_grpo"):
+        assert f"sft was trained in this run: {stage} starts over" in proc.stdout
     state = json.loads((run_dir / "checkpoints/sft/train_state.json").read_text())
     assert state["complete"] and state["step"] == 5
     # fewer steps than trained: refused, nothing rewritten

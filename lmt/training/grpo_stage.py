@@ -172,12 +172,16 @@ def _check_sft_finished(paths: GRPOPaths, cfg: ExperimentConfig) -> None:
         raise DataError(f"the SFT stage in {paths.sft_dir} did not finish (train_state.json is not complete): rerun `lmt train sft`")
 
 
-def preflight_grpo(cfg: ExperimentConfig, world: Optional[int] = None, check_reward: bool = True) -> GRPOPaths:
+def preflight_grpo(
+    cfg: ExperimentConfig, world: Optional[int] = None, check_reward: bool = True, starting_over: bool = False
+) -> GRPOPaths:
     """Check the GRPO stage's inputs; raise the first problem found (see module docs).
 
     Args:
         world: number of ranks (default: the launcher config's GPUs x nodes).
         check_reward: also load the COMET/LID models the reward needs.
+        starting_over: the stage's checkpoints are about to be removed (``--overwrite``),
+            so whatever model they started from does not matter.
     """
     from lmt.aux_map import AuxMap
     from lmt.datafiles import parallel_shards
@@ -212,7 +216,7 @@ def preflight_grpo(cfg: ExperimentConfig, world: Optional[int] = None, check_rew
     AuxMap.load(cfg.aux_map)
     if check_reward:
         check_reward_config(section.reward)
-    check_start_model(paths.out_dir, init, section.resume)
+    check_start_model(paths.out_dir, init, section.resume and not starting_over)
     return paths
 
 

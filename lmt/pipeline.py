@@ -13,7 +13,8 @@ resumes or skips finished work, so rerunning ``lmt run`` continues a killed run.
 run starts over from prep to eval (synthesis excepted: `lmt synth CONFIG --overwrite`).
 A training stage whose final model changes during a run (CPT or SFT trained on
 with more steps) makes the later stages stale: they start over
-(:data:`REDONE_AFTER`), each with a line saying why.
+(:data:`REDONE_AFTER`), each with a line saying why; so does GRPO whose
+output started from other SFT weights than there are now (an interrupted run).
 
 ``lmt demo`` is ``lmt run`` on ``recipes/configs/demo.yaml`` (toy scale, CPU,
 sample data shipped in ``lmt/data/demo``).
@@ -118,11 +119,16 @@ def run_experiment(
     if not plan:
         raise ConfigError(f"{config}: no stage to run (give prep:, train: or eval: sections)")
     print(f"[lmt run] {cfg.name}: stages {' -> '.join(plan)}; outputs in {cfg.root}/", flush=True)
-    changed: Optional[str] = None  # the first training stage whose final model changed in this run
+    redo_later: set[str] = set()  # stages made from a model that changed (see REDONE_AFTER)
+    why = ""
     for stage in plan:
-        redo = overwrite or (changed is not None and stage in REDONE_AFTER)
+        if not overwrite and stage == "grpo" and stage not in redo_later and _grpo_start_model_changed(cfg):
+            # SFT changed in an earlier, interrupted run: this run's stamps cannot see it.
+            redo_later |= {"grpo", "eval_grpo"}
+            why = "grpo started from other SFT weights than there are now"
+        redo = overwrite or stage in redo_later
         if redo and not overwrite:
-            print(f"\n[lmt run] {changed} was trained in this run: {stage} starts over (it was made from the old model)", flush=True)
+            print(f"\n[lmt run] {why}: {stage} starts over (it was made from the old model)", flush=True)
         cmd, argv = _stage_argv(cfg, stage, config, overrides, redo)
         print(f"\n[lmt run] === {stage}: lmt {cmd} {shlex.join(argv)}", flush=True)
         t0 = time.time()
@@ -131,10 +137,17 @@ def run_experiment(
         if status != 0:
             rerun = shlex.join(["lmt", "run", config, *overrides])
             raise LMTError(f"stage {stage!r} failed with exit status {status}; fix it and rerun `{rerun}` to resume")
-        if changed is None and stage in ("cpt", "sft") and before is not None and _final_model_stamp(cfg, stage) != before:
-            changed = stage
+        if not why and before is not None and _final_model_stamp(cfg, stage) != before:
+            redo_later |= set(REDONE_AFTER)
+            why = f"{stage} was trained in this run"
         print(f"[lmt run] === {stage} done in {time.time() - t0:.0f}s", flush=True)
     return cfg
+
+
+def _grpo_start_model_changed(cfg: ExperimentConfig) -> bool:
+    from lmt.training.grpo_stage import start_model_changed
+
+    return start_model_changed(cfg)
 
 
 def _final_model_stamp(cfg: ExperimentConfig, stage: str) -> Optional[tuple]:

@@ -160,6 +160,16 @@ def check_start_model(out_dir: Path, init_from: str, resume: bool) -> Optional[l
     return current
 
 
+def start_model_changed(cfg: ExperimentConfig) -> bool:
+    """Whether the GRPO output (checkpoints or final model) started from other weights than its SFT model has now."""
+    paths = resolve_grpo(cfg)
+    record = paths.out_dir / START_MODEL
+    if not record.is_file() or not (checkpoint_dirs(paths.out_dir) or (paths.out_dir / FINAL).is_dir()):
+        return False
+    current = weights_fingerprint(paths.init_from)
+    return current is not None and read_json(record).get("weights") != current
+
+
 def _check_sft_finished(paths: GRPOPaths, cfg: ExperimentConfig) -> None:
     if paths.sft_dir is None:
         return

@@ -76,3 +76,10 @@ def test_stages_after_a_changed_model_start_over(tmp_path, monkeypatch, capsys):
     calls.clear()
     run_experiment(str(demo_config_path()), [f"run_dir={run_dir}"])
     assert [again for *_, again in calls] == [False] * 7
+    # GRPO output from other SFT weights (SFT changed in an interrupted earlier run): GRPO and its evaluation start over
+    grpo = run_dir / "checkpoints/grpo"
+    (grpo / "final").mkdir(parents=True)
+    (grpo / "start_model.json").write_text('{"weights": [{"file": "model.safetensors", "size": 3}]}')
+    calls.clear()
+    run_experiment(str(demo_config_path()), [f"run_dir={run_dir}"])
+    assert [again for *_, again in calls] == [False] * 4 + [True, False, True]  # ... sft, grpo, eval, eval_grpo

@@ -154,8 +154,8 @@ def check_start_model(out_dir: Path, init_from: str, resume: bool) -> Optional[l
         if before.get("weights") != current:
             raise DataError(
                 f"{out_dir}: its checkpoints started from {before.get('init_from')} with other weights than "
-                f"{init_from} has now (was the SFT model retrained?); use a new train.grpo.output_dir or set "
-                "train.grpo.resume=false"
+                f"{init_from} has now (was the SFT model retrained?); start GRPO over with `lmt train grpo CONFIG --overwrite` "
+                "(`lmt run` does this by itself), or use a new train.grpo.output_dir"
             )
     return current
 

@@ -132,6 +132,7 @@ def test_checkpoints_from_other_start_weights_are_refused(run, tmp_path_factory)
     with pytest.raises(DataError, match="other weights"):
         preflight_grpo(cfg)
     preflight_grpo(load_experiment(_config(root, None), ["train.grpo.resume=false"]))
+    preflight_grpo(cfg, starting_over=True)  # `lmt train grpo --overwrite`: the old checkpoints go anyway
     # an unfinished SFT stage is no start either
     (sft_final.parent / "train_state.json").write_text('{"complete": false}')
     with pytest.raises(DataError, match="did not finish"):

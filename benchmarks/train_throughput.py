@@ -258,7 +258,7 @@ def main() -> None:
         names = {
             "base": f"baseline: padding, batch {bsz}",
             "packed": f"packed rows of {L}",
-            "ours": f"ours: packed + loss-position logits",
+            "ours": "ours: packed + loss-position logits",
         }
         for key, name in names.items():
             r = res[key]

@@ -119,10 +119,12 @@ def run_experiment(
     if not plan:
         raise ConfigError(f"{config}: no stage to run (give prep:, train: or eval: sections)")
     print(f"[lmt run] {cfg.name}: stages {' -> '.join(plan)}; outputs in {cfg.root}/", flush=True)
+    from lmt.training.grpo_stage import start_model_changed
+
     redo_later: set[str] = set()  # stages made from a model that changed (see REDONE_AFTER)
     why = ""
     for stage in plan:
-        if not overwrite and stage == "grpo" and stage not in redo_later and _grpo_start_model_changed(cfg):
+        if not overwrite and stage == "grpo" and stage not in redo_later and start_model_changed(cfg):
             # SFT changed in an earlier, interrupted run: this run's stamps cannot see it.
             redo_later |= {"grpo", "eval_grpo"}
             why = "grpo started from other SFT weights than there are now"
@@ -142,12 +144,6 @@ def run_experiment(
             why = f"{stage} was trained in this run"
         print(f"[lmt run] === {stage} done in {time.time() - t0:.0f}s", flush=True)
     return cfg
-
-
-def _grpo_start_model_changed(cfg: ExperimentConfig) -> bool:
-    from lmt.training.grpo_stage import start_model_changed
-
-    return start_model_changed(cfg)
 
 
 def _final_model_stamp(cfg: ExperimentConfig, stage: str) -> Optional[tuple]:

@@ -25,12 +25,12 @@ confusables as in data prep and eval).
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from lmt.errors import ConfigError
+from lmt.plugins import import_dotted, is_dotted_path
 
 RewardFn = Callable[..., list]
 BUILTIN = ("comet", "chrf", "cometkiwi")
@@ -98,12 +98,7 @@ class CometReward:
 
 
 def _load_dotted(name: str, key: str) -> RewardFn:
-    module_name, _, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ConfigError(f"{key}: cannot import module {module_name!r} for reward {name!r}: {err}") from None
-    fn = getattr(module, attr, None)
+    module_name, attr, fn = import_dotted(name, key, "reward")
     if fn is None or not callable(fn):
         raise ConfigError(f"{key}: module {module_name!r} has no callable {attr!r} (reward {name!r})")
     if inspect.isclass(fn):
@@ -115,7 +110,7 @@ def check_reward_name(name: str, key: str = "train.grpo.reward.terms") -> None:
     """Raise a ConfigError for a reward that is neither built in nor an importable dotted path."""
     if name in BUILTIN:
         return
-    if "." not in name and ":" not in name:
+    if not is_dotted_path(name):
         close = difflib.get_close_matches(name, BUILTIN, n=2, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(

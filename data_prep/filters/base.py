@@ -29,12 +29,12 @@ typo is a :class:`ConfigError` naming the key, not a silently ignored setting.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
 from typing import Any, Callable, ClassVar, Optional, Type
 
 from lmt.errors import ConfigError
+from lmt.plugins import import_dotted, is_dotted_path
 
 class Filter:
     """Base class of pair filters.
@@ -149,11 +149,6 @@ def _import_builtins() -> None:
     from data_prep.filters import lid, quality, rules, script_check  # noqa: F401
 
 
-def is_dotted_path(name: str) -> bool:
-    """``pkg.mod:Class`` or ``pkg.mod.Class`` (a registry name has no dot/colon)."""
-    return ":" in name or "." in name
-
-
 def get_filter_class(name: str, key: str = "filters") -> Type[Filter]:
     """Resolve a registry name or a dotted path to a filter class.
 
@@ -177,12 +172,7 @@ def get_filter_class(name: str, key: str = "filters") -> Type[Filter]:
             f"{key}: unknown filter {name!r}{hint} (registered: {', '.join(sorted(_REGISTRY))}; "
             "custom filters load by dotted path, e.g. my_pkg.mod:MyFilter)"
         )
-    module_name, _, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ConfigError(f"{key}: cannot import module {module_name!r} for filter {name!r}: {err}") from None
-    cls = getattr(module, attr, None)
+    module_name, attr, cls = import_dotted(name, key, "filter")
     if cls is None:
         raise ConfigError(f"{key}: module {module_name!r} has no attribute {attr!r} (filter {name!r})")
     if not (inspect.isclass(cls) and issubclass(cls, Filter)):

@@ -92,7 +92,7 @@ def apply_overrides(data: dict, overrides: Iterable[str], config_dir: "Path | No
         value = expand_vars(value, config_dir or Path.cwd(), where=f"override {text!r}")
         node: Any = data
         for i, part in enumerate(path):
-            if isinstance(node, dict) and part not in node and not i == len(path) - 1 and model is not None:
+            if model is not None and i < len(path) - 1 and isinstance(node, dict) and part not in node:
                 seeded = _default_mapping(_model_at(model, path[: i + 1]), part)
                 if seeded is not None:
                     node[part] = seeded

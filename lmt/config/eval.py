@@ -21,7 +21,6 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from lmt.config.base import StrictModel
 from lmt.config.generation import EngineSettings
 
 METRICS = ("chrf", "chrf++", "bleu", "comet")

@@ -20,7 +20,7 @@ import numpy as np
 from lmt.config import ExperimentConfig
 from lmt.datafiles import mono_shards, parallel_shards
 from lmt.languages import Direction
-from lmt.training.plan import TrainingPlan, configured_pmp, mixture_warnings, pmp_group_shares, pmp_warnings, stage_steps
+from lmt.training.plan import TrainingPlan, mixture_warnings, pmp_group_shares, pmp_warnings, stage_steps
 from lmt.training.stage import StagePaths
 from lmt.training.tokens import IGNORE_INDEX
 
